@@ -1,0 +1,53 @@
+# Two commands set everything up: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STUBS := typings/esp32/.installed typings/rp2/.installed
+
+.PHONY: demo test test-all test-faults lint format clean
+
+demo: $(VENV)/.demo-installed
+	$(BIN)/gatehouse demo
+
+test: $(VENV)/.test-installed $(STUBS)
+	@scripts/setup-system.sh
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -q -m "not slow and not faults"
+
+test-all: $(VENV)/.test-installed $(STUBS)
+	@scripts/setup-system.sh
+	$(BIN)/python -m pytest -q
+
+test-faults: $(VENV)/.test-installed
+	@scripts/setup-system.sh
+	$(BIN)/python -m pytest -q -m faults
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.test-installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Gatehouse needs Python 3.11+")'
+	$(PYTHON) -m venv $(VENV) || { [ "$$(id -u)" = 0 ] && apt-get install -y -q python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[demo]'
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test,demo]'
+	touch $@ $(VENV)/.demo-installed
+
+# MicroPython stubs are kept out of the venv: they shadow socket, time and select.
+typings/%/.installed: | $(BIN)/python
+	$(BIN)/pip install -q --target typings/$* micropython-$*-stubs
+	touch $@
+
+clean:
+	rm -rf $(VENV) typings .pytest_cache .ruff_cache .mypy_cache build *.egg-info

@@ -1,0 +1,34 @@
+"""Start and stop the real services Gatehouse talks to, for tests, benchmarks and demos.
+
+Each helper starts its own process on a free port with its own configuration and
+cleans up after itself; none touches the services a machine may already run.
+
+* :class:`~gatehouse.services.mosquitto.Mosquitto` — a Mosquitto broker.
+* :mod:`~gatehouse.services.postgres` — throwaway PostgreSQL databases.
+"""
+
+import socket
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(host: str, port: int, timeout: float = 10.0) -> None:
+    """Block until *host*:*port* accepts a TCP connection, or raise ``TimeoutError``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"nothing listening on {host}:{port} after {timeout} s"
+                ) from None
+            time.sleep(0.02)

@@ -1,0 +1,1 @@
+"""Billing: plans, subscriptions, invoices and payment gateways."""

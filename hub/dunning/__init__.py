@@ -1,0 +1,1 @@
+"""Dunning: retries, escalating reminders, suspension at the door and collections."""
