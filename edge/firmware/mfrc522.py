@@ -38,7 +38,7 @@ except ImportError:
         return end - start
 
 
-# Registers (NXP MFRC522 datasheet, section 9)
+# Registers used more than once (NXP MFRC522 datasheet, section 9)
 _COMMAND = const(0x01)
 _COM_IRQ = const(0x04)
 _ERROR = const(0x06)
@@ -47,17 +47,8 @@ _FIFO_LEVEL = const(0x0A)
 _CONTROL = const(0x0C)
 _BIT_FRAMING = const(0x0D)
 _COLL = const(0x0E)
-_MODE = const(0x11)
-_TX_MODE = const(0x12)
-_RX_MODE = const(0x13)
 _TX_CONTROL = const(0x14)
-_TX_ASK = const(0x15)
-_T_MODE = const(0x2A)
-_T_PRESCALER = const(0x2B)
-_T_RELOAD_H = const(0x2C)
-_T_RELOAD_L = const(0x2D)
 _VERSION = const(0x37)
-
 # CommandReg
 _CMD_IDLE = const(0x00)
 _CMD_TRANSCEIVE = const(0x0C)
@@ -74,7 +65,6 @@ _ERR_PARITY = const(0x02)
 _ERR_PROTOCOL = const(0x01)
 # CollReg
 _COLL_POS_NOT_VALID = const(0x20)
-
 # ISO/IEC 14443-3 type A
 _REQA = const(0x26)
 _WUPA = const(0x52)
@@ -83,7 +73,6 @@ _SEL_CL1 = const(0x93)
 _NVB_SELECT = const(0x70)
 _CASCADE_TAG = const(0x88)
 _SAK_CASCADE = const(0x04)
-
 _MAX_POLLS = const(3000)  # register reads per wait, whatever the clock says
 _ANSWER_MS = const(40)  # > the chip's 25 ms no-answer timer set in init()
 _RESET_MS = const(150)  # oscillator start-up after SoftReset
@@ -123,7 +112,6 @@ class MFRC522:
         self.reads = 0
         self.errors = {"timeout": 0, "crc": 0, "bcc": 0, "collision": 0, "protocol": 0}
 
-    # -- registers -------------------------------------------------------
     def _write(self, reg, value):
         p = self._pair
         p[0] = reg << 1
@@ -157,21 +145,20 @@ class MFRC522:
         w(_COMMAND, _CMD_SOFT_RESET)
         if self._until(_COMMAND, _POWER_DOWN, True, _RESET_MS) is None:
             raise ReaderError("timeout", "no wake-up after soft reset")
-        w(_T_MODE, 0x80)  # TAuto: timer starts when a transmission ends
-        w(_T_PRESCALER, 0xA9)  # 13.56 MHz / (2 * 169 + 1): 25 us ticks
-        w(_T_RELOAD_H, 0x03)  # 1000 ticks: TimerIRq after 25 ms of silence
-        w(_T_RELOAD_L, 0xE8)
-        w(_TX_ASK, 0x40)  # Force100ASK
-        w(_MODE, 0x3D)  # CRC preset 0x6363
-        w(_TX_MODE, 0x00)  # 106 kBd, no hardware CRC (software CRC_A)
-        w(_RX_MODE, 0x00)
+        w(0x2A, 0x80)  # TModeReg TAuto: the timer starts when a frame is sent
+        w(0x2B, 0xA9)  # TPrescalerReg: 13.56 MHz / (2 * 169 + 1), 25 us ticks
+        w(0x2C, 0x03)  # TReloadReg 1000 ticks: TimerIRq after 25 ms of silence
+        w(0x2D, 0xE8)
+        w(0x15, 0x40)  # TxASKReg Force100ASK
+        w(0x11, 0x3D)  # ModeReg: CRC preset 0x6363
+        w(0x12, 0x00)  # TxModeReg, RxModeReg: 106 kBd, no hardware CRC
+        w(0x13, 0x00)
         w(_COLL, 0x00)  # ValuesAfterColl = 0: bits after a collision read 0
         tx = self._read(_TX_CONTROL)
         if tx & 0x03 != 0x03:
             w(_TX_CONTROL, tx | 0x03)  # antenna on: Tx1RFEn, Tx2RFEn
         self._stale = False
 
-    # -- one frame out, one answer in ------------------------------------
     def _transceive(self, n, tx_bits=0, rx_align=0):
         # Sends _frame[:n] (tx_bits valid bits in the last byte, 0 = all 8),
         # receives into _rx from bit rx_align of the first byte on. Returns
@@ -306,7 +293,6 @@ class MFRC522:
             sel += 2
         raise ReaderError("protocol", "no UID")
 
-    # -- public ----------------------------------------------------------
     def read_uid(self, wake=False):
         # UID bytes (4, 7 or 10) of one card, None when none answers. The
         # card is left active: halt() it. wake=True sends WUPA instead of
