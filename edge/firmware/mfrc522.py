@@ -18,23 +18,24 @@
 # Errors raise ReaderError with a stable .code: "timeout" (no answer, card
 # left mid-read), "crc", "bcc", "collision" (cannot be resolved) or
 # "protocol". reader.errors counts them by code. Every wait is bounded.
+# (The type: ignore comments let mypy check this against MicroPython stubs.)
 try:
     from micropython import const
-except ImportError:
+except ImportError:  # CPython
 
-    def const(value):
+    def const(value):  # type: ignore[misc]
         return value
 
 
 try:
     from time import ticks_diff, ticks_ms
-except ImportError:
-    from time import monotonic
+except ImportError:  # CPython
+    from time import monotonic  # type: ignore[attr-defined]
 
-    def ticks_ms():
+    def ticks_ms():  # type: ignore[misc]
         return int(monotonic() * 1000)
 
-    def ticks_diff(end, start):
+    def ticks_diff(end, start):  # type: ignore[misc,no-redef]
         return end - start
 
 

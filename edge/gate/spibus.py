@@ -78,7 +78,7 @@ class SpidevBus:
         spidev_module: SpidevModule | None = None,
     ) -> None:
         if spidev_module is None:
-            import spidev
+            import spidev  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
             spidev_module = spidev
         self.bus = bus
