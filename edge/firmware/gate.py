@@ -138,7 +138,9 @@ class Gate:
         self.mqtt.on_message = self._on_message
         self.booted = time.ticks_ms()
         self.errors = 0
+        self.taps = 0
         self.reader_errors = 0
+        self._reader_failing = 0
         self._sent = self.outbox.acked
         self._sent_at = 0
         self._status_at = self.booted
@@ -173,30 +175,44 @@ class Gate:
     # -- taps -------------------------------------------------------------------------
 
     def _read_reader(self, now):
+        reader = self.reader
         try:
-            uid = self.reader.read_uid()
+            uid = reader.read_uid()
+            if uid is not None:
+                uid = bytes(uid)
+                reader.halt()  # quiet until the card leaves the field and returns
+            self._reader_failing = 0
         except Exception as err:  # a flaky reader never stops the gate
             self.reader_errors += 1
-            if self.reader_errors % 50 == 1:
+            self._reader_failing += 1
+            if self._reader_failing % 20 == 1:
                 self.log("reader error %r" % (err,))
+            if self._reader_failing % 20 == 0:
+                self._reinit_reader()
             return None
         if uid is None:
             return None
-        uid = bytes(uid)
         if len(uid) not in (4, 7, 10):
             self.reader_errors += 1
             return None
         if uid == self._last_uid and time.ticks_diff(now, self._last_seen) < self.hold_ms:
-            self._last_seen = now  # the same card still held: one tap
+            self._last_seen = now  # the same card again at once: still one tap
             return None
         self._last_uid = uid
         self._last_seen = now
         return uid
 
+    def _reinit_reader(self):
+        try:
+            self.reader.init()
+        except Exception as err:
+            self.log("reader init failed %r" % (err,))
+
     def tap(self, uid, now_ms=None):
         # Decide one card, record it, then move the door.  Returns (allow, reason, seq).
         if now_ms is None:
             now_ms = time.ticks_ms()
+        self.taps += 1
         if self._enroll_until is not None:
             if time.ticks_diff(self._enroll_until, now_ms) > 0:
                 self._enroll_until = None

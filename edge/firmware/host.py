@@ -4,7 +4,7 @@
 #
 # The firmware modules run unchanged; only the reader and the pins are stand-ins.
 # Lines on stdin drive the reader:
-#   tap 04a1b2c3      present a card until the gate has read it once
+#   tap 04a1b2c3      a card enters the field, is read once and leaves
 #   present 04a1b2c3  hold a card at the reader      remove   take it away
 #   status            print the gate's state as one JSON line
 #   quit              stop (the relay is released)
@@ -15,6 +15,7 @@ import binascii
 import json
 import select
 import sys
+import time
 
 import gate
 import main
@@ -22,23 +23,27 @@ from door import Door
 
 
 class ScriptedReader:
-    # A reader that returns whatever card is held at it.
+    # A reader with one card slot, behaving like the MFRC522 driver: a card in the
+    # field is read until halt(); a halted card stays quiet until it is presented again.
     def __init__(self):
         self.uid = None
-        self.once = False
+        self.halted = False
 
-    def present(self, uid, once=False):
+    def present(self, uid):
         self.uid = bytes(uid)
-        self.once = once
+        self.halted = False
 
     def remove(self):
         self.uid = None
 
     def read_uid(self):
-        uid = self.uid
-        if self.once:
-            self.uid = None
-        return uid
+        return None if self.halted else self.uid
+
+    def halt(self):
+        self.halted = True
+
+    def init(self):
+        pass
 
 
 class HostPin:
@@ -93,46 +98,67 @@ def status_line(g):
     )
 
 
-def command(g, card, line):
-    # Handle one stdin line; returns False to stop.
-    parts = line.split()
-    if not parts:
+class Host:
+    # Runs the gate's loop and reads stdin between passes.  card: the object a test
+    # puts cards in front of (present(uid) / remove()).  after_step: called after
+    # every pass (e.g. to report pin changes).
+    def __init__(self, g, card, after_step=None):
+        self.g = g
+        self.card = card
+        self.after_step = after_step
+        self._tap_mark = None
+        self._tap_until = 0
+
+    def command(self, line):
+        # Handle one stdin line; returns False to stop.
+        parts = line.split()
+        if not parts:
+            return True
+        op = parts[0]
+        if op == "tap" and len(parts) == 2:
+            # the card enters the field, is read once, and leaves
+            self.card.present(binascii.unhexlify(parts[1]))
+            self._tap_mark = self.g.taps + self.g.reader_errors
+            self._tap_until = time.ticks_add(time.ticks_ms(), 2000)
+        elif op == "present" and len(parts) == 2:
+            self.card.present(binascii.unhexlify(parts[1]))
+        elif op == "remove":
+            self.card.remove()
+        elif op == "status":
+            say("status " + status_line(self.g))
+        elif op == "quit":
+            return False
+        else:
+            say("unknown command %r" % line)
         return True
-    op = parts[0]
-    if op == "tap" and len(parts) == 2:
-        card.present(binascii.unhexlify(parts[1]), once=True)
-    elif op == "present" and len(parts) == 2:
-        card.present(binascii.unhexlify(parts[1]))
-    elif op == "remove":
-        card.remove()
-    elif op == "status":
-        say("status " + status_line(g))
-    elif op == "quit":
-        return False
-    else:
-        say("unknown command %r" % line)
-    return True
+
+    def serve(self):
+        poller = select.poll()
+        poller.register(sys.stdin, select.POLLIN)
+        stdin_open = True
+        g = self.g
+        while True:
+            if stdin_open and poller.poll(0):
+                line = sys.stdin.readline()
+                if not line:
+                    poller.unregister(sys.stdin)
+                    stdin_open = False
+                elif not self.command(line.strip()):
+                    break
+            g.step()
+            if self._tap_mark is not None and (
+                g.taps + g.reader_errors > self._tap_mark
+                or time.ticks_diff(time.ticks_ms(), self._tap_until) > 0
+            ):
+                self._tap_mark = None
+                self.card.remove()
+            if self.after_step is not None:
+                self.after_step()
+        g.close()
+        say("stopped")
 
 
-def serve(g, card):
-    # The gate's loop, with stdin read between passes.
-    poller = select.poll()
-    poller.register(sys.stdin, select.POLLIN)
-    stdin_open = True
-    while True:
-        if stdin_open and poller.poll(0):
-            line = sys.stdin.readline()
-            if not line:
-                poller.unregister(sys.stdin)
-                stdin_open = False
-            elif not command(g, card, line.strip()):
-                break
-        g.step()
-    g.close()
-    say("stopped")
-
-
-def start(config_path, data_dir=None, reader=None, door=None, card=None):
+def start(config_path, data_dir=None, reader=None, door=None, card=None, after_step=None):
     cfg = main.load_config(config_path)
     if data_dir is not None:
         cfg["data_dir"] = data_dir
@@ -142,7 +168,7 @@ def start(config_path, data_dir=None, reader=None, door=None, card=None):
     if door is None:
         door = host_door(cfg, say)
     g = gate.Gate(cfg, reader, door, log=say)
-    serve(g, card)
+    Host(g, card, after_step).serve()
 
 
 if __name__ == "__main__":

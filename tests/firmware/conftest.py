@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import secrets
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gatehouse.services.firmware import FirmwareProcess
 from gatehouse.services.micropython import run_micropython
 from gatehouse.services.mosquitto import Mosquitto
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "edge" / "firmware"
 SHIM = ROOT / "tests" / "firmware" / "shim"
+RUNNER = ROOT / "tests" / "firmware" / "gate_runner.py"
 SITE, GATE = "club1", "front-door"
 NOW = 1_800_000_000
 
@@ -65,6 +66,17 @@ def gate_config(port: int, key: bytes, secret: bytes, **extra: Any) -> dict[str,
         "gate_key": key.hex(),
         "card_secret": secret.hex(),
         "hub_url": "http://127.0.0.1:8000",
+        "pins": {
+            "spi": {"id": 1, "sck": 18, "mosi": 23, "miso": 19, "baudrate": 1000000},
+            "rc522_cs": 5,
+            "rc522_rst": 22,
+            "relay": 26,
+            "relay_active_low": False,
+            "led_green": 25,
+            "led_red": 33,
+            "buzzer": 32,
+            "contact": 27,
+        },
         "pulse_ms": 300,
         "deny_ms": 200,
         "mtu": 4096,
@@ -74,6 +86,12 @@ def gate_config(port: int, key: bytes, secret: bytes, **extra: Any) -> dict[str,
     }
     cfg.update(extra)
     return cfg
+
+
+def firmware(config: dict[str, Any], workdir: Path) -> FirmwareProcess:
+    """The gate firmware with its real reader driver and pin code, on the machine shim
+    with the MFRC522 emulator as the chip (``tests/firmware/gate_runner.py``)."""
+    return FirmwareProcess(config, workdir, path=[SHIM, ROOT / "tests" / "support"], entry=RUNNER)
 
 
 @pytest.fixture
@@ -88,12 +106,3 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
     users = {"hub": "hub-pw", GATE: "gate-pw"}
     with Mosquitto(tmp_path / "mosquitto", users=users, acl=ACL) as mq:
         yield mq
-
-
-def mpy_cross(src: Path, out: Path, *flags: str) -> subprocess.CompletedProcess[str]:
-    from gatehouse.services.micropython import micropython_binary
-
-    binary = Path(micropython_binary()).parent / "mpy-cross"
-    return subprocess.run(
-        [str(binary), *flags, str(src), "-o", str(out)], capture_output=True, text=True
-    )

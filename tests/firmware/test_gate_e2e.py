@@ -14,7 +14,7 @@ from pathlib import Path
 from gatehouse.services.firmware import FirmwareProcess
 from gatehouse.services.mosquitto import Mosquitto
 from protocol import decision, messages, records, topics
-from tests.firmware.conftest import GATE, NOW, SITE, gate_config
+from tests.firmware.conftest import GATE, NOW, SITE, firmware, gate_config
 from tests.support.hubsim import HubSim
 
 MEMBER = "04a1b2c3"
@@ -54,7 +54,7 @@ def test_snapshot_taps_checkins_delta_and_drain(
     broker: Mosquitto, keys: tuple[bytes, bytes], tmp_path: Path
 ) -> None:
     hub = _hub(broker, keys)
-    with hub, FirmwareProcess(gate_config(broker.port, *keys), tmp_path / "gate") as gate:
+    with hub, firmware(gate_config(broker.port, *keys), tmp_path / "gate") as gate:
         gate.wait_for("list v=")
         status = gate.status()
         assert status["v"] == hub.version and status["n"] == 2003
@@ -97,7 +97,7 @@ def test_remote_unlock_forgeries_last_will_restart(
 ) -> None:
     hub = _hub(broker, keys)
     cfg = gate_config(broker.port, *keys)
-    gate = FirmwareProcess(cfg, tmp_path / "gate")
+    gate = firmware(cfg, tmp_path / "gate")
     with hub:
         gate.start()
         gate.wait_for("list v=")
@@ -141,7 +141,7 @@ def test_checkins_recorded_offline_are_delivered_after_the_broker_returns(
 ) -> None:
     hub = _hub(broker, keys)
     cfg = gate_config(broker.port, *keys)
-    with hub, FirmwareProcess(cfg, tmp_path / "gate") as gate:
+    with hub, firmware(cfg, tmp_path / "gate") as gate:
         gate.wait_for("list v=")
         broker.stop()
         gate.wait_for("disconnected")
@@ -162,7 +162,7 @@ def test_a_snapshot_larger_than_the_list_before_is_swapped_in_whole(
 ) -> None:
     hub = _hub(broker, keys)
     cfg = gate_config(broker.port, *keys, mtu=1024)
-    with hub, FirmwareProcess(cfg, tmp_path / "gate") as gate:
+    with hub, firmware(cfg, tmp_path / "gate") as gate:
         gate.wait_for("list v=")
         # A new list with a different membership, sent as a snapshot in small chunks.
         recs = [
