@@ -55,7 +55,8 @@ def write_atomic(path, data):
 
 
 def read_either(path, check):
-    # Content of path if check() accepts it, else of path.tmp if whole, else None.
+    # Content of path if check() accepts it, else of a whole path.tmp (which then
+    # takes path's place, finishing the interrupted replace), else None.
     for name in (path, path + ".tmp"):
         try:
             f = open(name, "rb")
@@ -66,6 +67,8 @@ def read_either(path, check):
         finally:
             f.close()
         if check(data):
+            if name != path:
+                replace(name, path)
             return data
     return None
 
