@@ -69,6 +69,8 @@ def read_either(path, check):
         if check(data):
             if name != path:
                 replace(name, path)
+            else:
+                remove(path + ".tmp")  # a replace cut short before its rename
             return data
     return None
 
