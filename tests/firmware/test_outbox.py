@@ -161,15 +161,15 @@ def test_meta_survives_a_cut_rename_and_a_lost_meta_starts_a_new_store(tmp_path:
     meta.rename(flash / "outbox.meta.tmp")
     again = _run(tmp_path, [["open", 100]])
     assert again[0][1:4] == [sid, 2, 3]
-    # A torn .tmp beside a whole meta is ignored.
+    # A torn .tmp beside a whole meta is ignored, and cleared away.
     (flash / "outbox.meta.tmp").write_bytes(b"GHO1" + b"\x00" * 5)
     assert _run(tmp_path, [["open", 100]])[0][1:4] == [sid, 2, 3]
+    assert not (flash / "outbox.meta.tmp").exists()
     # Garbled meta and no .tmp: the log cannot be trusted to a store; a new one starts.
     raw = bytearray(meta.read_bytes())
     raw[13] ^= 1
     assert zlib.crc32(bytes(raw[:20])) != int.from_bytes(raw[20:24], "big")
     meta.write_bytes(bytes(raw))
-    (flash / "outbox.meta.tmp").unlink()
     fresh = _run(tmp_path, [["open", 100], ["append", 1]])
     assert fresh[0][1] != sid and fresh[0][2:4] == [0, 0]
     assert fresh[1] == ["append", [1], 0]
