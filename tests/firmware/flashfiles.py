@@ -102,3 +102,21 @@ def read_outbox(data_dir: Path) -> Outbox | None:
         pos += RECORD
     box.torn_bytes = len(raw) - pos
     return box
+
+
+def write_list(
+    data_dir: Path,
+    version: int,
+    data: bytes,
+    issued: int,
+    schedules: dict[str, Any] | None = None,
+) -> Path:
+    """Write a live list as the firmware would after a verified snapshot."""
+    sched = json.dumps(schedules or {"w": {}, "tz": []}).encode()
+    head = struct.pack(">4sIIIH", LIST_MAGIC, version, len(data) // 16, issued, len(sched))
+    head = head.ljust(32, b"\0") + hashlib.sha256(data).digest()
+    pad = b"\0" * (((len(sched) + 15) & ~15) - len(sched))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "acl.bin"
+    path.write_bytes(head + sched + pad + data)
+    return path
