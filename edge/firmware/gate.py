@@ -78,7 +78,7 @@ def _tls_context(m):
             ctx.load_verify_locations(cadata=ca.encode())
         else:
             ctx.load_verify_locations(cafile=ca)
-        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.verify_mode = ssl.CERT_REQUIRED  # type: ignore[attr-defined]  # (not in the stubs)
     return ctx
 
 
@@ -299,6 +299,8 @@ class Gate:
 
     def _chunk(self, records):
         asm = self.link.assembly
+        if asm is None:
+            return
         if records is not None and self.store.writing:
             self.store.write(records)
             self.log("chunk %d/%d" % (asm.next_index, asm.total))

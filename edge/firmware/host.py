@@ -107,7 +107,7 @@ class Host:
         self.card = card
         self.after_step = after_step
         self._tap_mark = None
-        self._tap_until = 0
+        self._tap_until = time.ticks_ms()
 
     def command(self, line):
         # Handle one stdin line; returns False to stop.

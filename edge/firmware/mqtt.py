@@ -102,7 +102,7 @@ class MQTTClient:
         self.last_error = None
         self._pid = 0
         self._poller = None
-        self._last_tx = 0
+        self._last_tx = time.ticks_ms()
         self._ping_at = None
         self._suback = None
         self._backoff_min, self._backoff_max = backoff_ms
@@ -122,11 +122,24 @@ class MQTTClient:
 
     # -- low level ------------------------------------------------------------------
 
+    def _sock(self):
+        sock = self.sock
+        if sock is None:
+            raise MQTTError("closed", "not connected")
+        return sock
+
+    def _wait(self, timeout_ms):
+        poller = self._poller
+        if poller is None:
+            raise MQTTError("closed", "not connected")
+        return poller.poll(timeout_ms)
+
     def _write(self, data):
+        sock = self._sock()
         mv = memoryview(data)
         deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms)
         while len(mv):
-            n = self.sock.write(mv)
+            n = sock.write(mv)
             if n is None or n < 0:
                 n = 0
             mv = mv[n:]
@@ -136,13 +149,14 @@ class MQTTClient:
 
     def _read(self, mv, deadline):
         # Fill the whole of mv before the deadline.
+        sock = self._sock()
         got = 0
         n = len(mv)
         while got < n:
             if time.ticks_diff(time.ticks_ms(), deadline) > 0:
                 raise MQTTError("timeout", "read")
             try:
-                r = self.sock.readinto(mv[got:] if got else mv)
+                r = sock.readinto(mv[got:] if got else mv)
             except OSError as err:
                 if err.args and err.args[0] in (errno.EAGAIN, errno.ETIMEDOUT):
                     raise MQTTError("timeout", "read") from None
@@ -241,8 +255,9 @@ class MQTTClient:
         self._read(mv, deadline)
         if self.rx[1] != 0:
             raise MQTTError("refused", "CONNACK return code %d" % self.rx[1])
-        self._poller = select.poll()
-        self._poller.register(self.sock, select.POLLIN)
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        self._poller = poller
         self.inflight = {}
         self._ping_at = None
         self.connected = True
@@ -336,7 +351,7 @@ class MQTTClient:
             left = time.ticks_diff(deadline, time.ticks_ms())
             if left <= 0:
                 raise MQTTError("timeout", "no SUBACK")
-            if self._poller.poll(left):
+            if self._wait(left):
                 self._read_packet()
         granted = self._suback[1]
         if granted == 0x80:
@@ -441,7 +456,7 @@ class MQTTClient:
         handled = 0
         wait = timeout_ms
         while handled < max_packets:
-            events = self._poller.poll(wait)
+            events = self._wait(wait)
             if not events:
                 break
             if events[0][1] & (select.POLLHUP | select.POLLERR):

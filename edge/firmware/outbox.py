@@ -210,7 +210,7 @@ class Outbox:
 
     def entries(self, start, limit):
         # Up to limit check-ins from seq start on, as the hub's batch entries.
-        out = []
+        out = []  # type: list[list]
         if start < max(self.first, self.acked + 1) or start > self.last:
             return out
         end = min(self.last, start + limit - 1)

@@ -64,6 +64,32 @@ def _header(version, count, issued, sched, sha):
     return head
 
 
+class _Writer:
+    # A list file being written: header, schedules, then records, hashed as they go.
+    def __init__(self, path, version, issued, sched, count, sha):
+        self.f = open(path, "wb")
+        self.version = version
+        self.issued = issued
+        self.sched = sched
+        self.expect = (count, sha)
+        self.count = 0
+        self.sha = hashlib.sha256()
+        self.f.write(_header(version, count, issued, sched, sha))
+        self.f.write(sched)
+        pad = _pad16(len(sched)) - len(sched)
+        if pad:
+            self.f.write(bytes(pad))
+
+    def write(self, records):
+        self.f.write(records)
+        self.sha.update(records)
+        self.count += len(records) // _REC
+
+    def close(self):
+        self.f.flush()
+        self.f.close()
+
+
 class Store:
     # root: folder for the list files ("" = current folder).
     # verify: check the sha256 of the whole list when opening it (boot).
@@ -81,10 +107,7 @@ class Store:
         self._key = bytearray(_KEY)
         self._rec = bytearray(_REC)
         self._buf = bytearray(_BLOCK * _REC)
-        self._w = None  # temporary list being written
-        self._w_sha = None
-        self._w_count = 0
-        self._w_expect = None
+        self._w = None  # the _Writer of a temporary list
         self._recover()
         self._open(verify)
 
@@ -160,8 +183,14 @@ class Store:
 
     # -- lookups ------------------------------------------------------------------
 
-    def _key_at(self, i):
+    def _live(self):
         f = self._f
+        if f is None:
+            raise StoreError("no list")
+        return f
+
+    def _key_at(self, i):
+        f = self._live()
         f.seek(self._base + i * _REC)
         if f.readinto(self._key) != _KEY:
             raise StoreError("list file cut short")
@@ -194,7 +223,7 @@ class Store:
             elif k > key:
                 hi = mid
             else:
-                f = self._f
+                f = self._live()
                 f.seek(self._base + mid * _REC)
                 if f.readinto(self._rec) != _REC:
                     raise StoreError("list file cut short")
@@ -202,7 +231,7 @@ class Store:
         return None
 
     def record_at(self, i):
-        f = self._f
+        f = self._live()
         f.seek(self._base + i * _REC)
         f.readinto(self._rec)
         return self._rec
@@ -211,30 +240,25 @@ class Store:
 
     def _start(self, version, issued, sched, count, sha):
         self.abort()
-        self._w = open(self._path(_TMP), "wb")
-        self._w_meta = (version, issued, sched)
-        self._w.write(_header(version, count, issued, sched, sha))
-        self._w.write(sched)
-        pad = _pad16(len(sched)) - len(sched)
-        if pad:
-            self._w.write(bytes(pad))
-        self._w_count = 0
-        self._w_sha = hashlib.sha256()
+        w = _Writer(self._path(_TMP), version, issued, sched, count, sha)
+        self._w = w
+        return w
 
     def begin(self, manifest):
         # Start writing the snapshot a (checked) manifest announces.
         sched = json.dumps(manifest.get("sched") or {}).encode()
         sha = binascii.unhexlify(manifest["sha"])
         self._start(manifest["v"], manifest["issued"], sched, manifest["n"], sha)
-        self._w_expect = (manifest["n"], sha)
+
+    def _writer(self):
+        w = self._w
+        if w is None:
+            raise StoreError("no list being written")
+        return w
 
     def write(self, records):
         # Append verified record bytes of one chunk.
-        if self._w is None:
-            raise StoreError("no list being written")
-        self._w.write(records)
-        self._w_sha.update(records)
-        self._w_count += len(records) // _REC
+        self._writer().write(records)
 
     @property
     def writing(self):
@@ -242,24 +266,21 @@ class Store:
 
     def abort(self):
         # Drop a list being written; the live list stays.
-        if self._w is not None:
-            self._w.close()
+        w = self._w
+        if w is not None:
             self._w = None
+            w.close()
         files.remove(self._path(_TMP))
 
     def commit(self):
         # Swap the written list in after checking count and sha256 once more.
-        w = self._w
-        if w is None:
-            raise StoreError("no list being written")
-        count, sha = self._w_expect
-        digest = self._w_sha.digest()
-        if self._w_count != count or digest != sha:
+        w = self._writer()
+        count, sha = w.expect
+        if w.count != count or w.sha.digest() != sha:
             self.abort()
             raise StoreError("written list does not match its manifest")
-        w.flush()
-        w.close()
         self._w = None
+        w.close()
         self._swap()
 
     def _swap(self):
@@ -270,9 +291,9 @@ class Store:
 
     # -- deltas -----------------------------------------------------------------------
 
-    def _copy(self, start, stop):
+    def _copy(self, w, start, stop):
         # Copy live records [start, stop) to the list being written.
-        f = self._f
+        f = self._live()
         buf = self._buf
         mv = memoryview(buf)
         f.seek(self._base + start * _REC)
@@ -281,17 +302,17 @@ class Store:
             n = f.readinto(mv[: min(left, len(buf))])
             if not n:
                 raise StoreError("list file cut short")
-            self._w.write(mv[:n])
-            self._w_sha.update(mv[:n])
+            w.f.write(mv[:n])
+            w.sha.update(mv[:n])
             left -= n
-        self._w_count += stop - start
+        w.count += stop - start
 
     def apply_delta(self, version, add, delete, issued=None):
         # Merge a parsed delta (sorted 16-byte records to add or replace, sorted 8-byte
         # keys to delete; an added key wins over a deletion) into a new list file.
         if issued is None:
             issued = self.issued
-        self._start(version, issued, self.sched, 0, bytes(32))
+        w = self._start(version, issued, self.sched, 0, bytes(32))
         try:
             pos = 0
             ai = 0
@@ -311,20 +332,18 @@ class Store:
                     di += 1
                 idx, found = self._lower_bound(key) if self._f is not None else (0, False)
                 if idx > pos:
-                    self._copy(pos, idx)
+                    self._copy(w, pos, idx)
                     pos = idx
                 if found:
                     pos += 1
                 if rec is not None:
-                    self.write(rec)
+                    w.write(rec)
             if self.count > pos:
-                self._copy(pos, self.count)
-            w = self._w
-            w.seek(0)
-            w.write(_header(version, self._w_count, issued, self.sched, self._w_sha.digest()))
-            w.flush()
-            w.close()
+                self._copy(w, pos, self.count)
+            w.f.seek(0)
+            w.f.write(_header(version, w.count, issued, self.sched, w.sha.digest()))
             self._w = None
+            w.close()
         except Exception:
             self.abort()
             raise
@@ -332,7 +351,8 @@ class Store:
 
     def check(self):
         # True if the live list's records match the sha256 in its header.
-        if self._f is None:
+        f = self._f
+        if f is None:
             return self.version == 0
-        self._f.seek(self._base)
-        return self._hash(self._f, self.count) == self.sha
+        f.seek(self._base)
+        return self._hash(f, self.count) == self.sha
