@@ -372,6 +372,7 @@ class Gate:
         )
         body["dropped"] = self.outbox.dropped
         body["reader_errors"] = self.reader_errors
+        body["door_open"] = self.door.is_open
         return body
 
     def _hello(self):
