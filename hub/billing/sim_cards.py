@@ -70,8 +70,7 @@ _DECLINED = "Your card was declined."
 
 
 def _declined(number: str, reason: DeclineReason, code: str, message: str = _DECLINED) -> SimCard:
-    decline_code = None if code == reason.value else reason.value
-    return SimCard(number, "visa", Outcome.DECLINE, reason, code, decline_code, message)
+    return SimCard(number, "visa", Outcome.DECLINE, reason, code, reason.value, message)
 
 
 SIM_CARDS: dict[str, SimCard] = {
