@@ -4,7 +4,10 @@
 brand, last four, expiry -- no card numbers), charges keyed by their idempotency key,
 refunds, and the webhook events each effect produced. Writes run in ``BEGIN
 IMMEDIATE`` transactions, so two processes charging at once are serialised and an
-idempotency key is looked up and recorded atomically::
+idempotency key is looked up and recorded atomically. The file uses WAL with
+``synchronous=NORMAL``: a committed charge survives the process being killed at any
+point (what the crash tests do), without an fsync per charge (about 1,300 charges/s
+here instead of about 240)::
 
     ledger = SimLedger("gateway.sqlite3")
     with ledger.transaction() as db:
@@ -84,7 +87,7 @@ class SimLedger:
             self.path, isolation_level=None, timeout=30, check_same_thread=False
         )
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)  # CREATE ... IF NOT EXISTS: safe in every process
 
     @contextmanager
