@@ -282,14 +282,16 @@ def reconcile(
             t[0] += inv.total
             t[1] += inv.tax
     for p in payments:
-        inv = by_number.get(p.invoice_number)
-        if inv is None:
+        paid_for = by_number.get(p.invoice_number)
+        if paid_for is None:
             mismatches.append(f"{p.payment_id}: no invoice {p.invoice_number} in this export")
             continue
-        if inv.currency != p.currency:
-            mismatches.append(f"{p.payment_id}: {p.currency} paid for a {inv.currency} invoice")
+        if paid_for.currency != p.currency:
+            mismatches.append(
+                f"{p.payment_id}: {p.currency} paid for a {paid_for.currency} invoice"
+            )
             continue
-        received[inv.number] = received.get(inv.number, 0) + p.amount
+        received[paid_for.number] = received.get(paid_for.number, 0) + p.amount
         totals.setdefault(p.currency, [0, 0, 0])[2] += p.amount
     for inv in invoices:
         got = received.get(inv.number, 0)

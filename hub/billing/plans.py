@@ -108,8 +108,10 @@ class PlanBase(SQLModel):
     @field_validator("currency", mode="before")
     @classmethod
     def _known_currency(cls, value: object) -> str:
+        if not isinstance(value, str):
+            raise ValueError(f"a currency is a 3-letter ISO 4217 code, not {value!r}")
         try:
-            return normalize_currency(value)  # type: ignore[arg-type]
+            return normalize_currency(value)
         except UnknownCurrency as err:
             raise ValueError(str(err)) from None
 

@@ -34,6 +34,7 @@ from dataclasses import replace as _replace
 from typing import Any
 
 import stripe
+from stripe.params import RefundCreateParams, SetupIntentCreateParams
 
 from hub.billing.declines import DeclineReason
 from hub.billing.gateway import (
@@ -157,13 +158,8 @@ class StripeGateway:
     def begin_saving_method(self, *, customer: str) -> SetupSession:
         """Start saving a card for off-session charges (the browser confirms it)."""
         try:
-            intent = self.client.v1.setup_intents.create(
-                params={
-                    "customer": customer,
-                    "usage": "off_session",
-                    "payment_method_types": ["card"],
-                }
-            )
+            params: SetupIntentCreateParams = {"customer": customer, "usage": "off_session"}
+            intent = self.client.v1.setup_intents.create(params=params)
         except stripe.StripeError as err:
             raise GatewayError(f"Stripe refused the setup: {err.user_message or err}") from err
         return SetupSession(str(intent.id), str(intent.client_secret))
@@ -293,7 +289,7 @@ class StripeGateway:
     def refund(
         self, *, charge_id: str, amount: int | None = None, idempotency_key: str
     ) -> RefundResult:
-        params: dict[str, Any] = {"payment_intent": charge_id}
+        params: RefundCreateParams = {"payment_intent": charge_id}
         if amount is not None:
             params["amount"] = amount
         try:
