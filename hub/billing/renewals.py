@@ -135,7 +135,11 @@ def settle(state: BillingState) -> BillingState:
         return state  # the freeze starts in a later period
     carried = next_start - frozen_from  # paid (or trial) days not used yet
     in_trial = state.trial_ends_on is not None and state.next_index == 0
-    anchor = resume_on + carried
+    if in_trial:
+        carried = min(carried, timedelta(days=state.plan.trial_days))
+    if state.next_index == 0 and not in_trial:
+        carried = timedelta(0)  # nothing paid yet: the membership simply starts later
+    anchor = max(resume_on + carried, next_start if state.next_index == 0 else resume_on)
     cancel_on = state.cancel_on
     if cancel_on is not None:
         shifted = cancel_on + (resume_on - frozen_from)

@@ -259,3 +259,28 @@ def test_billing_catches_up_after_downtime() -> None:
     drafts, state = bill_due(state, today=date(2026, 6, 15))
     assert len(drafts) == 6
     assert next_bill_on(state) == date(2026, 7, 1)
+
+
+def test_a_freeze_before_the_start_only_delays_it() -> None:
+    state = start_subscription(USD_MONTHLY, start_on=date(2026, 3, 1))
+    state = freeze(
+        state, from_on=date(2026, 2, 20), resume_on=date(2026, 3, 10), today=date(2026, 2, 1)
+    )
+    assert next_bill_on(state) == date(2026, 3, 10)
+    early = start_subscription(USD_MONTHLY, start_on=date(2026, 3, 1))
+    early = freeze(
+        early, from_on=date(2026, 2, 10), resume_on=date(2026, 2, 20), today=date(2026, 2, 1)
+    )
+    assert next_bill_on(early) == date(2026, 3, 1)
+
+
+def test_a_freeze_during_the_trial_keeps_the_trial_days_left() -> None:
+    trial = USD_MONTHLY.model_copy(update={"trial_days": 10})
+    state = start_subscription(trial, start_on=date(2026, 3, 1))  # trial until Mar 11
+    state = freeze(
+        state, from_on=date(2026, 3, 5), resume_on=date(2026, 4, 1), today=date(2026, 3, 5)
+    )
+    assert state.trial_ends_on == date(2026, 4, 7)  # 6 trial days left after Apr 1
+    assert status_on(state, date(2026, 4, 6)) is SubscriptionStatus.TRIALING
+    drafts, _ = bill_due(state, today=date(2026, 4, 7))
+    assert starts(drafts) == [date(2026, 4, 7)]
