@@ -49,6 +49,31 @@ def action_key(case_id: str, step: str, kind: ActionKind, method_id: str | None 
     return ":".join(parts)
 
 
+@dataclass(frozen=True)
+class KeyParts:
+    """The pieces of an idempotency key (see :func:`parse_key`)."""
+
+    case_id: str
+    step: str
+    kind: ActionKind
+    method_id: str | None = None
+
+
+def parse_key(key: str) -> KeyParts:
+    """Split an idempotency key into its parts; raises ``ValueError`` if it is not one.
+
+    >>> parse_key("dunning:c-41:1:retry_charge:pm_visa").method_id
+    'pm_visa'
+    """
+    parts = key.split(":")
+    if len(parts) not in (4, 5) or parts[0] != KEY_PREFIX:
+        raise ValueError(f"not a dunning key: {key!r}")
+    kind = ActionKind(parts[3])
+    if (len(parts) == 5) != (kind == ActionKind.RETRY_CHARGE):
+        raise ValueError(f"not a dunning key: {key!r}")
+    return KeyParts(parts[1], parts[2], kind, parts[4] if len(parts) == 5 else None)
+
+
 @dataclass(frozen=True, kw_only=True)
 class ActionBase:
     """Fields every action has.
