@@ -274,7 +274,7 @@ def arbitrary_history(draw: st.DrawFn, case: DunningCase, policy: Policy) -> lis
     return entries
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(case=cases(), policy=policies(), data=st.data())
 def test_arbitrary_histories_keep_every_rule(
     case: DunningCase, policy: Policy, data: st.DataObject
