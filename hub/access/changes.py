@@ -1,0 +1,181 @@
+"""The one way a change in the data reaches the doors.
+
+Whatever changes access — a card added, removed or deactivated, a member suspended or
+reinstated, an entitlement created, changed or ended by billing or dunning — the code
+that made the change calls :func:`access_changed` in the same transaction, then
+commits.  The site's list moves to version N+1 (only if a record actually changed) and,
+after the commit, every online gate of the site gets the delta::
+
+    ent = Entitlement(member_id=m.id, site_id=s.id, zones=1, valid_from=now,
+                      valid_until=paid_through + grace, source="subscription:12", ...)
+    session.add(ent)
+    access_changed(session, site_id=s.id, reason="subscription:12 renewed",
+                   clock=clock, member_ids=[m.id])
+    session.commit()                      # gates receive the delta within a second
+
+Passing *member_ids* rebuilds only those members' records (fast); without it the whole
+site is rebuilt.  Schedule or time-zone edits pass ``schedules_changed=True``: gates
+then get a snapshot, since deltas do not carry schedules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from sqlalchemy import delete, or_
+from sqlmodel import Session, col, select
+
+from gatehouse.clock import Clock
+from hub.access.builder import desired_records
+from hub.access.bus import announce_after_commit
+from hub.access.keys import settings_of, site_card_secret
+from hub.models import AclChange, AclEntry, AuditLog, Entitlement, Site
+
+
+def _lock_site(session: Session, site_id: int) -> Site:
+    site = session.exec(select(Site).where(Site.id == site_id).with_for_update()).one_or_none()
+    if site is None:
+        raise LookupError(f"no site {site_id}")
+    return site
+
+
+def access_changed(
+    session: Session,
+    *,
+    site_id: int,
+    reason: str,
+    clock: Clock,
+    member_ids: Iterable[int] | None = None,
+    schedules_changed: bool = False,
+    actor: str = "hub",
+) -> int:
+    """Rebuild the list of *site_id* and bump its version if anything changed.
+
+    Does not commit: call it inside the transaction that made the change.  Returns the
+    site's list version after the call.
+
+    :param reason: why, for the audit log (``"card 12 deactivated"``).
+    :param clock: the hub's clock; records in force are decided at ``clock.now()``.
+    :param member_ids: rebuild only these members' records (default: everyone).
+    :param schedules_changed: force a snapshot for every gate (schedules, time zone).
+    """
+    now = clock.now()
+    site = _lock_site(session, site_id)
+    ids = None if member_ids is None else sorted(set(member_ids))
+    retention = timedelta(days=settings_of(session).acl_expired_retention_days)
+    desired = desired_records(
+        session,
+        site_id=site_id,
+        card_secret=site_card_secret(session, site),
+        now=now,
+        member_ids=ids,
+        retention=retention,
+    )
+    q = select(AclEntry).where(AclEntry.site_id == site_id)
+    if ids is not None:
+        q = q.where(
+            or_(col(AclEntry.member_id).in_(ids), col(AclEntry.card_key).in_(list(desired)))
+        )
+    held = {e.card_key: e for e in session.exec(q)}
+    added = [d for k, d in desired.items() if k not in held or held[k].record != d.record.hex()]
+    moved = [d for k, d in desired.items() if k in held and held[k].member_id != d.member_id]
+    removed = [k for k in held if k not in desired]
+    if ids is None:
+        site.acl_built_at = now
+    if not added and not removed and not schedules_changed:
+        for d in moved:
+            held[d.card_key].member_id = d.member_id
+            held[d.card_key].card_id = d.card_id
+        session.add(site)
+        session.flush()
+        return site.list_version
+
+    version = site.list_version + 1
+    site.list_version = version
+    if schedules_changed:
+        site.acl_snapshot_floor = version
+    if removed:
+        session.exec(  # type: ignore[call-overload]
+            delete(AclEntry).where(AclEntry.site_id == site_id, col(AclEntry.card_key).in_(removed))
+        )
+    for d in added:
+        entry = held.get(d.card_key)
+        if entry is None:
+            entry = AclEntry(site_id=site_id, card_key=d.card_key, record="", version=version)
+        entry.record = d.record.hex()
+        entry.member_id = d.member_id
+        entry.card_id = d.card_id
+        entry.version = version
+        session.add(entry)
+        session.add(
+            AclChange(site_id=site_id, version=version, card_key=d.card_key, record=entry.record)
+        )
+    for d in moved:
+        if d.card_key in held:
+            held[d.card_key].member_id = d.member_id
+            held[d.card_key].card_id = d.card_id
+    for key in removed:
+        session.add(AclChange(site_id=site_id, version=version, card_key=key, record=None))
+    session.add(site)
+    session.add(
+        AuditLog(
+            at=now,
+            actor=actor,
+            action="acl.version",
+            entity="site",
+            entity_id=site_id,
+            site_id=site_id,
+            after={
+                "version": version,
+                "reason": reason,
+                "added": len(added),
+                "removed": len(removed),
+                "schedules_changed": schedules_changed,
+            },
+        )
+    )
+    session.flush()
+    announce_after_commit(session, site_id, version)
+    return version
+
+
+def refresh_due(session: Session, *, clock: Clock) -> list[int]:
+    """Rebuild every site where an entitlement started or ended since its last build.
+
+    The hub's MQTT service calls this every minute; commit afterwards.  Returns the ids
+    of the sites whose version moved.
+    """
+    now = clock.now()
+    retention = timedelta(days=settings_of(session).acl_expired_retention_days)
+    moved = []
+    for site in session.exec(select(Site)).all():
+        since = site.acl_built_at
+        if since is not None and not _boundary_crossed(
+            session, site.id or 0, since, now, retention
+        ):
+            continue
+        before = site.list_version
+        after = access_changed(
+            session, site_id=site.id or 0, reason="entitlements started or ended", clock=clock
+        )
+        if after != before:
+            moved.append(site.id or 0)
+    return moved
+
+
+def _boundary_crossed(session: Session, site_id: int, since, now, retention) -> bool:  # type: ignore[no-untyped-def]
+    e = Entitlement
+    q = (
+        select(e.id)
+        .where(
+            e.site_id == site_id,
+            or_(
+                (e.valid_from > since) & (e.valid_from <= now),
+                (col(e.valid_until) > since) & (col(e.valid_until) <= now),
+                (col(e.valid_until) > since - retention) & (col(e.valid_until) <= now - retention),
+            ),
+        )
+        .limit(1)
+    )
+    return session.exec(q).first() is not None
