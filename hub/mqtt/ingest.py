@@ -1,0 +1,133 @@
+"""Storing check-in batches exactly once, and what to ack afterwards.
+
+Gates deliver at least once: a batch may arrive twice, or three times, after a lost
+ack or a reconnect.  :func:`store_batch` inserts the whole batch in one
+``INSERT ... ON CONFLICT DO NOTHING`` on the unique (gate, store id, seq), then moves the
+store's contiguous high-water mark.  The caller commits, and only then acks::
+
+    high = store_batch(session, gate=info, sid=sid, entries=entries, clock=clock)
+    session.commit()
+    publish_ack(high)             # never before the commit
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from gatehouse.clock import Clock
+from hub.models import AclEntry, CheckIn, GateStore
+from hub.mqtt.registry import GateInfo
+from protocol.decision import ALLOWING, REASONS
+from protocol.errors import Malformed
+from protocol.messages import contiguous_high
+from protocol.records import MAX_U32
+
+_TABLE: Any = CheckIn.__table__  # type: ignore[attr-defined]
+_STORE: Any = GateStore.__table__  # type: ignore[attr-defined]
+
+
+def _insert(session: Session, table: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+
+
+def _reason(code: int) -> str:
+    return REASONS[code] if code < len(REASONS) else f"r{code}"
+
+
+def store_batch(
+    session: Session,
+    *,
+    gate: GateInfo,
+    sid: str,
+    entries: list[tuple[int, int, str, int, int, int]],
+    clock: Clock,
+) -> int:
+    """Store parsed batch *entries* of store *sid*; return the seq to ack.
+
+    *entries* are ``(seq, ts, card_key_hex, reason, list_version, flags)`` as
+    :func:`protocol.messages.parse_checkin_batch` returns them.
+    """
+    received = clock.now()
+    keys = {e[2] for e in entries if e[2]}
+    members: dict[str, int | None] = {}
+    if keys:
+        members = dict(
+            session.exec(
+                select(AclEntry.card_key, AclEntry.member_id).where(
+                    AclEntry.site_id == gate.site_id, col(AclEntry.card_key).in_(keys)
+                )
+            ).all()
+        )
+    rows = []
+    for seq, ts, key, reason, version, flags in entries:
+        if ts > MAX_U32 or seq > 2**62:
+            raise Malformed("check-in time or seq out of range")
+        rows.append(
+            {
+                "gate_id": gate.id,
+                "site_id": gate.site_id,
+                "door_id": gate.door_id,
+                "member_id": members.get(key),
+                "store_id": sid,
+                "seq": seq,
+                "ts": datetime.fromtimestamp(ts, UTC),
+                "card_key": key,
+                "reason": _reason(reason),
+                "allowed": reason in ALLOWING,
+                "list_version": version,
+                "flags": flags,
+                "received_at": received,
+            }
+        )
+    session.execute(
+        _insert(session, _TABLE)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["gate_id", "store_id", "seq"])
+    )
+    return advance_ack(session, gate_id=gate.id, sid=sid)
+
+
+def advance_ack(session: Session, *, gate_id: int, sid: str) -> int:
+    """Move store *sid*'s high-water mark over every contiguous stored seq; return it."""
+    session.execute(
+        _insert(session, _STORE)
+        .values(gate_id=gate_id, store_id=sid, acked=0)
+        .on_conflict_do_nothing(index_elements=["gate_id", "store_id"])
+    )
+    acked = session.exec(
+        select(GateStore.acked).where(GateStore.gate_id == gate_id, GateStore.store_id == sid)
+    ).one()
+    while True:
+        seqs = session.exec(
+            select(CheckIn.seq)
+            .where(CheckIn.gate_id == gate_id, CheckIn.store_id == sid, CheckIn.seq > acked)
+            .order_by(col(CheckIn.seq))
+            .limit(5000)
+        ).all()
+        high = contiguous_high(acked, seqs)
+        if high == acked:
+            break
+        session.execute(
+            update(_STORE)
+            .where(_STORE.c.gate_id == gate_id, _STORE.c.store_id == sid, _STORE.c.acked < high)
+            .values(acked=high)
+        )
+        acked = high
+        if len(seqs) < 5000:
+            break
+    return acked
+
+
+def acked_seq(session: Session, *, gate_id: int, sid: str) -> int:
+    """Highest contiguous seq stored for store *sid* (0 if none)."""
+    found = session.exec(
+        select(GateStore.acked).where(GateStore.gate_id == gate_id, GateStore.store_id == sid)
+    ).first()
+    return found or 0
