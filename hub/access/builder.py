@@ -81,6 +81,11 @@ def merge(grants: Iterable[Grant], now: int) -> tuple[int, int, int, int] | None
     return until, zones, schedule, flags
 
 
+def _chunks(items: list[int], size: int = 5000) -> Iterable[list[int]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
 def desired_records(
     session: Session,
     *,
@@ -100,40 +105,48 @@ def desired_records(
     numbers = dict(
         session.exec(select(Schedule.id, Schedule.number).where(Schedule.site_id == site_id)).all()
     )
-    q = select(Entitlement).where(
-        Entitlement.site_id == site_id,
-        Entitlement.valid_from <= now,
-        or_(col(Entitlement.valid_until).is_(None), col(Entitlement.valid_until) > now - retention),
+    e = Entitlement
+    q = select(e.member_id, e.zones, e.schedule_id, e.valid_until, e.flags).where(
+        e.site_id == site_id,
+        e.valid_from <= now,
+        or_(col(e.valid_until).is_(None), col(e.valid_until) > now - retention),
     )
     if ids is not None:
-        q = q.where(col(Entitlement.member_id).in_(ids))
+        q = q.where(col(e.member_id).in_(ids))
     grants: dict[int, list[Grant]] = defaultdict(list)
-    for e in session.exec(q):
-        grants[e.member_id].append(
+    for member_id, zones, schedule_id, valid_until, flags in session.exec(q):
+        grants[member_id].append(
             Grant(
-                zones=e.zones,
-                schedule=numbers.get(e.schedule_id, 0) if e.schedule_id else 0,
-                valid_until=min(as_unix(e.valid_until, MAX_U32), MAX_U32),
-                flags=e.flags,
+                zones=zones,
+                schedule=numbers.get(schedule_id, 0) if schedule_id else 0,
+                valid_until=min(as_unix(valid_until, MAX_U32), MAX_U32),
+                flags=flags,
             )
         )
     if not grants:
         return {}
-    member_q = select(Member.id, Member.status).where(
-        col(Member.id).in_(list(grants)), Member.status != MemberStatus.CANCELLED.value
-    )
-    status = dict(session.exec(member_q).all())
-    card_q = select(Card).where(col(Card.member_id).in_(list(status)), Card.active == True)  # noqa: E712
+    status: dict[int, str] = {}
+    member_ids = list(grants)
+    for chunk in _chunks(member_ids):
+        member_q = select(Member.id, Member.status).where(
+            col(Member.id).in_(chunk), Member.status != MemberStatus.CANCELLED.value
+        )
+        status.update(session.exec(member_q).all())  # type: ignore[arg-type]
     unix_now = as_unix(now)
     out: dict[str, Listed] = {}
-    for card in session.exec(card_q):
-        merged = merge(grants[card.member_id], unix_now)
-        if merged is None:
-            continue
-        until, zones, schedule, flags = merged
-        if status[card.member_id] == MemberStatus.SUSPENDED.value:
-            flags |= FLAG_BLOCKED
-        key = card_key(card_secret, bytes.fromhex(card.uid_hex))
-        record = pack(key, until, zones, schedule, flags)
-        out[key.hex()] = Listed(key.hex(), record, card.member_id, card.id or 0)
+    for chunk in _chunks(list(status)):
+        card_q = select(Card.id, Card.member_id, Card.uid_hex).where(
+            col(Card.member_id).in_(chunk),
+            Card.active == True,  # noqa: E712
+        )
+        for card_id, member_id, uid_hex in session.exec(card_q):
+            merged = merge(grants[member_id], unix_now)
+            if merged is None:
+                continue
+            until, zones, schedule, flags = merged
+            if status[member_id] == MemberStatus.SUSPENDED.value:
+                flags |= FLAG_BLOCKED
+            key = card_key(card_secret, bytes.fromhex(uid_hex))
+            record = pack(key, until, zones, schedule, flags)
+            out[key.hex()] = Listed(key.hex(), record, member_id, card_id or 0)
     return out

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
-from sqlalchemy import delete, or_
+from sqlalchemy import delete, insert, or_, update
 from sqlmodel import Session, col, select
 
 from gatehouse.clock import Clock
@@ -72,21 +72,26 @@ def access_changed(
         member_ids=ids,
         retention=retention,
     )
-    q = select(AclEntry).where(AclEntry.site_id == site_id)
+    q = select(AclEntry.id, AclEntry.card_key, AclEntry.record, AclEntry.member_id).where(
+        AclEntry.site_id == site_id
+    )
     if ids is not None:
         q = q.where(
             or_(col(AclEntry.member_id).in_(ids), col(AclEntry.card_key).in_(list(desired)))
         )
-    held = {e.card_key: e for e in session.exec(q)}
+    held = {e.card_key: e for e in session.exec(q)}  # type: ignore[call-overload]
     added = [d for k, d in desired.items() if k not in held or held[k].record != d.record.hex()]
     moved = [d for k, d in desired.items() if k in held and held[k].member_id != d.member_id]
     removed = [k for k in held if k not in desired]
     if ids is None:
         site.acl_built_at = now
     if not added and not removed and not schedules_changed:
-        for d in moved:
-            held[d.card_key].member_id = d.member_id
-            held[d.card_key].card_id = d.card_id
+        if moved:
+            session.execute(
+                update(AclEntry),
+                [{"id": held[d.card_key].id, "member_id": d.member_id, "card_id": d.card_id}
+                 for d in moved],
+            )  # fmt: skip
         session.add(site)
         session.flush()
         return site.list_version
@@ -95,28 +100,37 @@ def access_changed(
     site.list_version = version
     if schedules_changed:
         site.acl_snapshot_floor = version
-    if removed:
+    for i in range(0, len(removed), 5000):
         session.exec(  # type: ignore[call-overload]
-            delete(AclEntry).where(AclEntry.site_id == site_id, col(AclEntry.card_key).in_(removed))
+            delete(AclEntry).where(
+                AclEntry.site_id == site_id, col(AclEntry.card_key).in_(removed[i : i + 5000])
+            )
         )
+    new_entries = []
+    updates = []
     for d in added:
         entry = held.get(d.card_key)
+        values = {"record": d.record.hex(), "member_id": d.member_id, "card_id": d.card_id,
+                  "version": version}  # fmt: skip
         if entry is None:
-            entry = AclEntry(site_id=site_id, card_key=d.card_key, record="", version=version)
-        entry.record = d.record.hex()
-        entry.member_id = d.member_id
-        entry.card_id = d.card_id
-        entry.version = version
-        session.add(entry)
-        session.add(
-            AclChange(site_id=site_id, version=version, card_key=d.card_key, record=entry.record)
-        )
-    for d in moved:
-        if d.card_key in held:
-            held[d.card_key].member_id = d.member_id
-            held[d.card_key].card_id = d.card_id
-    for key in removed:
-        session.add(AclChange(site_id=site_id, version=version, card_key=key, record=None))
+            new_entries.append({"site_id": site_id, "card_key": d.card_key, **values})
+        else:
+            updates.append({"id": entry.id, **values})
+    moved_only = [d for d in moved if d.card_key not in {a.card_key for a in added}]
+    updates += [
+        {"id": held[d.card_key].id, "member_id": d.member_id, "card_id": d.card_id}
+        for d in moved_only
+    ]
+    if new_entries:
+        session.execute(insert(AclEntry), new_entries)
+    if updates:
+        session.execute(update(AclEntry), updates)
+    changes = [{"site_id": site_id, "version": version, "card_key": d.card_key,
+                "record": d.record.hex()} for d in added]  # fmt: skip
+    changes += [{"site_id": site_id, "version": version, "card_key": k, "record": None}
+                for k in removed]  # fmt: skip
+    if changes:
+        session.execute(insert(AclChange), changes)
     session.add(site)
     session.add(
         AuditLog(

@@ -35,6 +35,7 @@ class Settings(BaseModel):
     :param mqtt_host: broker the hub's MQTT service connects to.
     :param mqtt_public_host: broker address handed to gates at provisioning.
     :param mqtt_share_group: MQTT v5 shared-subscription group for several hub replicas.
+    :param mqtt_workers: threads handling gate messages (0: 1 on SQLite, 4 on PostgreSQL).
     :param claim_ttl_s: lifetime of a gate's one-time claim token.
     :param acl_max_delta_versions: a gate further behind than this gets a snapshot.
     """
@@ -54,6 +55,7 @@ class Settings(BaseModel):
     mqtt_ca_file: str | None = None
     mqtt_share_group: str | None = None
     mqtt_client_id: str | None = None
+    mqtt_workers: int = 0
     claim_ttl_s: int = 24 * 3600
     session_ttl_s: int = 12 * 3600
     acl_max_delta_versions: int = 100

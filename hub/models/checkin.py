@@ -11,9 +11,9 @@ from hub.models.base import BigId, UTCDateTime
 
 class CheckInBase(SQLModel):
     gate_id: int = Field(foreign_key="gate.id")
-    site_id: int = Field(foreign_key="site.id")
-    door_id: int | None = Field(default=None, foreign_key="door.id")
-    member_id: int | None = Field(default=None, foreign_key="member.id")
+    site_id: int
+    door_id: int | None = None
+    member_id: int | None = Field(default=None, description="the card's member when stored")
     store_id: str = Field(max_length=16)
     seq: int = Field(sa_type=BigInteger)
     ts: datetime = Field(sa_type=UTCDateTime, description="when the gate decided")
@@ -26,7 +26,12 @@ class CheckInBase(SQLModel):
 
 
 class CheckIn(CheckInBase, table=True):
-    """Unique on (gate, store id, seq): a batch delivered twice is stored once."""
+    """Unique on (gate, store id, seq): a batch delivered twice is stored once.
+
+    A log table written thousands of rows a second: only ``gate_id`` is a foreign key;
+    ``site_id``, ``door_id`` and ``member_id`` are copied from the gate and the list at
+    ingest and kept as they were (members with check-ins are never deleted).
+    """
 
     __table_args__ = (
         UniqueConstraint("gate_id", "store_id", "seq"),

@@ -1,9 +1,10 @@
 """Storing check-in batches exactly once, and what to ack afterwards.
 
 Gates deliver at least once: a batch may arrive twice, or three times, after a lost
-ack or a reconnect.  :func:`store_batch` inserts the whole batch in one
-``INSERT ... ON CONFLICT DO NOTHING`` on the unique (gate, store id, seq), then moves the
-store's contiguous high-water mark.  The caller commits, and only then acks::
+ack or a reconnect.  :func:`store_batch` inserts the whole batch with one cached
+``INSERT ... ON CONFLICT DO NOTHING`` on the unique (gate, store id, seq) — sent as
+multi-row statements by SQLAlchemy's "insertmanyvalues" — then moves the store's
+contiguous high-water mark.  The caller commits, and only then acks::
 
     high = store_batch(session, gate=info, sid=sid, entries=entries, clock=clock)
     session.commit()
@@ -12,10 +13,11 @@ store's contiguous high-water mark.  The caller commits, and only then acks::
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -66,9 +68,13 @@ def store_batch(
             ).all()
         )
     rows = []
+    raw = []
     for seq, ts, key, reason, version, flags in entries:
-        if ts > MAX_U32 or seq > 2**62:
-            raise Malformed("check-in time or seq out of range")
+        if ts > MAX_U32 or seq > 2**62 or version > 2**31 - 1 or flags > 2**31 - 1:
+            raise Malformed("check-in numbers out of range")
+        name = _reason(reason)
+        allowed = reason in ALLOWING
+        raw.append([members.get(key), seq, ts, key, name, allowed, version, flags])
         rows.append(
             {
                 "gate_id": gate.id,
@@ -79,19 +85,50 @@ def store_batch(
                 "seq": seq,
                 "ts": datetime.fromtimestamp(ts, UTC),
                 "card_key": key,
-                "reason": _reason(reason),
-                "allowed": reason in ALLOWING,
+                "reason": name,
+                "allowed": allowed,
                 "list_version": version,
                 "flags": flags,
                 "received_at": received,
             }
         )
-    session.execute(
-        _insert(session, _TABLE)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["gate_id", "store_id", "seq"])
-    )
+    if session.get_bind().dialect.name == "postgresql":
+        _insert_postgresql(session, rows, raw)
+    else:  # SQLite's executemany runs the cached statement in a C loop
+        session.execute(
+            _insert(session, _TABLE).on_conflict_do_nothing(
+                index_elements=["gate_id", "store_id", "seq"]
+            ),
+            rows,
+        )
     return advance_ack(session, gate_id=gate.id, sid=sid)
+
+
+_PG_INSERT = text(
+    "INSERT INTO checkin (gate_id, site_id, door_id, member_id, store_id, seq, ts, card_key,"
+    " reason, allowed, list_version, flags, received_at)"
+    " SELECT :gate_id, :site_id, :door_id, (e->>0)::integer, :store_id, (e->>1)::bigint,"
+    " to_timestamp((e->>2)::bigint), e->>3, e->>4, (e->>5)::boolean, (e->>6)::integer,"
+    " (e->>7)::integer, :received_at"
+    " FROM json_array_elements(CAST(:rows AS json)) AS e"
+    " ON CONFLICT (gate_id, store_id, seq) DO NOTHING"
+)
+
+
+def _insert_postgresql(session: Session, rows: list[dict[str, Any]], raw: list[Any]) -> None:
+    """One statement for the whole batch: the rows as one JSON array, expanded in SQL."""
+    first = rows[0]
+    session.execute(
+        _PG_INSERT,
+        {
+            "gate_id": first["gate_id"],
+            "site_id": first["site_id"],
+            "door_id": first["door_id"],
+            "store_id": first["store_id"],
+            "received_at": first["received_at"],
+            "rows": json.dumps(raw, separators=(",", ":")),
+        },
+    )
 
 
 def advance_ack(session: Session, *, gate_id: int, sid: str) -> int:

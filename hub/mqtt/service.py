@@ -77,11 +77,15 @@ class HubMqtt:
         self.mtu: dict[int, int] = {}
         self.pushed: dict[int, int] = {}
         self._snapshots: OrderedDict[tuple[int, int], bytes] = OrderedDict()
-        self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self.workers = settings.mqtt_workers or (1 if engine.dialect.name == "sqlite" else 4)
+        self._queues: list[queue.Queue[tuple[Any, ...]]] = [
+            queue.Queue() for _ in range(self.workers)
+        ]
+        self._pending = 0
         self._stopping = threading.Event()
         self._handled = threading.Condition()
         self._subscribed = threading.Event()
-        self._worker: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._next_poll = 0.0
         self._next_refresh = 0.0
         self._next_flush = 0.0
@@ -111,8 +115,10 @@ class HubMqtt:
     def start(self, timeout: float = 10.0) -> HubMqtt:
         """Connect, subscribe and start the worker; waits until subscribed."""
         access_bus.subscribe(self._on_version)
-        self._worker = threading.Thread(target=self._run, name="hub-mqtt-worker", daemon=True)
-        self._worker.start()
+        for i in range(self.workers):
+            t = threading.Thread(target=self._run, args=(i,), name=f"hub-mqtt-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
         self.client.connect(self.settings.mqtt_host, self.settings.mqtt_port, keepalive=30)
         self.client.loop_start()
         if not self._subscribed.wait(timeout):
@@ -128,9 +134,9 @@ class HubMqtt:
         self._stopping.set()
         self.client.disconnect()
         self.client.loop_stop()
-        if self._worker is not None:
-            self._worker.join(10)
-            self._worker = None
+        for t in self._threads:
+            t.join(10)
+        self._threads = []
 
     def __enter__(self) -> HubMqtt:
         return self.start()
@@ -145,9 +151,8 @@ class HubMqtt:
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until every queued message and push has been handled."""
-        q = self._queue
-        with q.all_tasks_done:
-            return q.all_tasks_done.wait_for(lambda: q.unfinished_tasks == 0, timeout)
+        with self._handled:
+            return self._handled.wait_for(lambda: self._pending == 0, timeout)
 
     def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
         """Block until *predicate* holds, checking it after each handled message."""
@@ -171,10 +176,18 @@ class HubMqtt:
             self._subscribed.set()
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        self._queue.put(("up", msg.topic, bytes(msg.payload)))
+        # One gate's messages always go to the same worker, so they are handled in order.
+        parts = msg.topic.split("/", 4)
+        shard = hash(tuple(parts[2:4])) % self.workers if len(parts) > 4 else 0
+        self._enqueue(shard, ("up", msg.topic, bytes(msg.payload)))
 
     def _on_version(self, site_id: int, _version: int) -> None:
-        self._queue.put(("push", site_id))
+        self._enqueue(0, ("push", site_id))
+
+    def _enqueue(self, shard: int, item: tuple[Any, ...]) -> None:
+        with self._handled:
+            self._pending += 1
+        self._queues[shard].put(item)
 
     # -- worker ---------------------------------------------------------------------
 
@@ -185,22 +198,24 @@ class HubMqtt:
             s.info["settings"] = self.settings
             yield s
 
-    def _run(self) -> None:
+    def _run(self, index: int) -> None:
+        own = self._queues[index]
         while not self._stopping.is_set():
             try:
-                item = self._queue.get(timeout=0.2)
+                item = own.get(timeout=0.2)
             except queue.Empty:
                 item = None
             try:
                 if item is not None:
                     self._handle(item)
-                self._maintain()
+                if index == 0:
+                    self._maintain()
             except Exception:
                 log.exception("hub MQTT worker error")
             finally:
                 if item is not None:
-                    self._queue.task_done()
                     with self._handled:
+                        self._pending -= 1
                         self._handled.notify_all()
 
     def _handle(self, item: tuple[Any, ...]) -> None:
@@ -216,6 +231,8 @@ class HubMqtt:
             with self.session() as s:
                 self.rejections.flush(s)
                 s.commit()
+            with self._handled:
+                self._handled.notify_all()
         if now >= self._next_poll:
             self._next_poll = now + self.settings.acl_poll_s
             with self.session() as s:

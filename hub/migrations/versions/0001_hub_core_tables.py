@@ -274,12 +274,7 @@ def upgrade() -> None:
         sa.Column("flags", sa.Integer(), nullable=False),
         sa.Column("received_at", hub.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.ForeignKeyConstraint(["door_id"], ["door.id"], name=op.f("fk_checkin_door_id_door")),
         sa.ForeignKeyConstraint(["gate_id"], ["gate.id"], name=op.f("fk_checkin_gate_id_gate")),
-        sa.ForeignKeyConstraint(
-            ["member_id"], ["member.id"], name=op.f("fk_checkin_member_id_member")
-        ),
-        sa.ForeignKeyConstraint(["site_id"], ["site.id"], name=op.f("fk_checkin_site_id_site")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_checkin")),
         sa.UniqueConstraint(
             "gate_id", "store_id", "seq", name=op.f("uq_checkin_gate_id_store_id_seq")
