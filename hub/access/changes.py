@@ -126,9 +126,9 @@ def access_changed(
     if updates:
         session.execute(update(AclEntry), updates)
     changes = [{"site_id": site_id, "version": version, "card_key": d.card_key,
-                "record": d.record.hex()} for d in added]  # fmt: skip
-    changes += [{"site_id": site_id, "version": version, "card_key": k, "record": None}
-                for k in removed]  # fmt: skip
+                "record": d.record.hex(), "member_id": d.member_id} for d in added]  # fmt: skip
+    changes += [{"site_id": site_id, "version": version, "card_key": k, "record": None,
+                 "member_id": held[k].member_id} for k in removed]  # fmt: skip
     if changes:
         session.execute(insert(AclChange), changes)
     session.add(site)

@@ -3,7 +3,8 @@
 ``AclEntry`` holds each site's list as last built (one 16-byte record per card key);
 ``AclChange`` logs every record added, replaced (``record`` set) or removed (``record``
 null) with the version that did it, so the hub can send a gate at version N exactly
-the changes N -> current.  Built and read by :mod:`hub.access`.
+the changes N -> current, and can tell whose card a key was after it left the list.
+Built and read by :mod:`hub.access`.
 """
 
 from sqlalchemy import Index, UniqueConstraint
@@ -24,9 +25,13 @@ class AclEntry(SQLModel, table=True):
 
 
 class AclChange(SQLModel, table=True):
-    __table_args__ = (Index("ix_aclchange_site_version", "site_id", "version"),)
+    __table_args__ = (
+        Index("ix_aclchange_site_version", "site_id", "version"),
+        Index("ix_aclchange_site_card_key", "site_id", "card_key"),
+    )
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     site_id: int = Field(foreign_key="site.id")
     version: int
     card_key: str = Field(max_length=16)
     record: str | None = Field(default=None, max_length=32)
+    member_id: int | None = Field(default=None, description="whose card it was")

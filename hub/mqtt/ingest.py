@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from gatehouse.clock import Clock
-from hub.models import AclEntry, CheckIn, GateStore
+from hub.models import AclChange, AclEntry, CheckIn, GateStore
 from hub.mqtt.registry import GateInfo
 from protocol.decision import ALLOWING, REASONS
 from protocol.errors import Malformed
@@ -32,6 +32,31 @@ from protocol.records import MAX_U32
 
 _TABLE: Any = CheckIn.__table__  # type: ignore[attr-defined]
 _STORE: Any = GateStore.__table__  # type: ignore[attr-defined]
+
+
+def members_of(session: Session, site_id: int, keys: set[str]) -> dict[str, int | None]:
+    """Whose cards the card *keys* are at a site: from the current list, else from the
+    list's history (a card revoked after the tap, before its batch arrived)."""
+    if not keys:
+        return {}
+    found: dict[str, int | None] = dict(
+        session.exec(
+            select(AclEntry.card_key, AclEntry.member_id).where(
+                AclEntry.site_id == site_id, col(AclEntry.card_key).in_(keys)
+            )
+        ).all()
+    )
+    missing = keys - found.keys()
+    if missing:
+        rows = session.exec(
+            select(AclChange.card_key, AclChange.member_id)
+            .where(AclChange.site_id == site_id, col(AclChange.card_key).in_(missing))
+            .order_by(col(AclChange.version))
+        ).all()
+        for key, member_id in rows:
+            if member_id is not None:
+                found[key] = member_id
+    return found
 
 
 def _insert(session: Session, table: Any) -> Any:
@@ -57,16 +82,7 @@ def store_batch(
     :func:`protocol.messages.parse_checkin_batch` returns them.
     """
     received = clock.now()
-    keys = {e[2] for e in entries if e[2]}
-    members: dict[str, int | None] = {}
-    if keys:
-        members = dict(
-            session.exec(
-                select(AclEntry.card_key, AclEntry.member_id).where(
-                    AclEntry.site_id == gate.site_id, col(AclEntry.card_key).in_(keys)
-                )
-            ).all()
-        )
+    members = members_of(session, gate.site_id, {e[2] for e in entries if e[2]})
     rows = []
     raw = []
     for seq, ts, key, reason, version, flags in entries:

@@ -42,7 +42,13 @@ from sqlmodel import Session, select
 from gatehouse.clock import Clock
 from hub.access.bus import access_bus
 from hub.access.changes import refresh_due
-from hub.access.lists import current_list, plan_update, site_schedules, snapshot_bodies
+from hub.access.lists import (
+    ListUpdate,
+    current_list,
+    plan_update,
+    site_schedules,
+    snapshot_bodies,
+)
 from hub.core.config import Settings
 from hub.models import Gate, Site
 from hub.mqtt import fleet, ingest
@@ -365,48 +371,64 @@ class HubMqtt:
             site = s.get(Site, info.site_id)
             if site is None:
                 return "none"
-            plan = plan_update(
-                s,
-                site,
-                gate_version=gate_version,
-                want_snapshot=want_snapshot,
-                max_versions=self.settings.acl_max_delta_versions,
-            )
-            now = self.clock.timestamp()
-            if plan.kind == "none":
-                self.sent_version[info.id] = gate_version
-                return "none"
-            if plan.kind == "delta":
-                d = delta.make(
-                    info.gate, plan.version_from, plan.version, plan.add, plan.delete, now
-                )
-                bodies = [envelope.dumps(d)]
-                version = plan.version
-            else:
-                version, data = self._snapshot_data(s, info.site_id)
-                sched = site_schedules(s, site, now)
-                mtu = self.mtu.get(info.id, DEFAULT_MTU)
-                bodies = snapshot_bodies(info.gate, version, data, now, sched, mtu)
+            plan = self._plan(s, site, gate_version, want_snapshot)
+            return self._send_plan(s, site, info, plan, gate_version)
+
+    def _plan(self, s: Session, site: Site, gate_version: int, want: bool) -> ListUpdate:
+        return plan_update(
+            s,
+            site,
+            gate_version=gate_version,
+            want_snapshot=want,
+            max_versions=self.settings.acl_max_delta_versions,
+        )
+
+    def _send_plan(
+        self, s: Session, site: Site, info: GateInfo, plan: ListUpdate, gate_version: int
+    ) -> str:
+        now = self.clock.timestamp()
+        if plan.kind == "none":
+            self.sent_version[info.id] = gate_version
+            return "none"
+        if plan.kind == "delta":
+            d = delta.make(info.gate, plan.version_from, plan.version, plan.add, plan.delete, now)
+            bodies = [envelope.dumps(d)]
+            version = plan.version
+        else:
+            version, data = self._snapshot_data(s, info.site_id)
+            sched = site_schedules(s, site, now)
+            mtu = self.mtu.get(info.id, DEFAULT_MTU)
+            bodies = snapshot_bodies(info.gate, version, data, now, sched, mtu)
         for body in bodies:
             self._publish(info, "acl", envelope.seal(info.key, body))
         self.sent_version[info.id] = version
         return plan.kind
 
     def push_site(self, site_id: int) -> None:
-        """Send the current list (delta or snapshot) to every online gate of a site."""
+        """Send the current list (delta or snapshot) to every online gate of a site.
+
+        Gates holding the same version share one plan (one read of the change log).
+        """
         with self.session() as s:
-            version = s.exec(select(Site.list_version).where(Site.id == site_id)).one()
+            site = s.get(Site, site_id)
+            if site is None:
+                return
+            version = site.list_version
             gates = s.exec(
                 select(Gate.id, Gate.list_version_acked).where(
                     Gate.site_id == site_id,
                     Gate.online == True,  # noqa: E712
                 )
             ).all()
-        for gate_id, acked in gates:
-            held = self.sent_version.get(gate_id or 0, acked)
-            if held >= version or held == 0:
-                continue
-            info = self.registry.by_id(gate_id or 0)
-            if info is not None:
-                self.send_list(info, gate_version=held, want_snapshot=False)
+            plans: dict[int, ListUpdate] = {}
+            for gate_id, acked in gates:
+                held = self.sent_version.get(gate_id or 0, acked)
+                if held >= version or held == 0:
+                    continue
+                info = self.registry.by_id(gate_id or 0)
+                if info is None:
+                    continue
+                if held not in plans:
+                    plans[held] = self._plan(s, site, held, False)
+                self._send_plan(s, site, info, plans[held], held)
         self.pushed[site_id] = max(version, self.pushed.get(site_id, 0))

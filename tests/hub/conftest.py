@@ -13,9 +13,11 @@ from sqlmodel import Session
 
 from gatehouse.clock import ManualClock
 from gatehouse.services import postgres
+from gatehouse.services.mosquitto import Mosquitto
 from hub.core.config import Settings
 from hub.core.db import make_engine
 from hub.migrations import upgrade
+from hub.runtime import Hub
 from tests.hub import factories
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -76,3 +78,15 @@ def session(engine: Engine, settings: Settings) -> Iterator[Session]:
 @pytest.fixture
 def make(session: Session, clock: ManualClock) -> factories.Factory:
     return factories.Factory(session, clock)
+
+
+@pytest.fixture
+def running_hub(db_url: str, mosquitto: Mosquitto, clock: ManualClock) -> Iterator[Hub]:
+    """A whole hub in-process — API app and MQTT service — on SQLite and the test broker.
+
+    ``TestClient(running_hub.app)`` calls the API; ``running_hub.mqtt`` is the service;
+    ``running_hub.session()`` opens a database session with the hub's settings.
+    """
+    settings = Settings(database_url=db_url, mqtt_port=mosquitto.port, acl_poll_s=0.5)
+    with Hub(settings, clock=clock) as hub:
+        yield hub

@@ -94,10 +94,12 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("card_key", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("record", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("member_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(["site_id"], ["site.id"], name=op.f("fk_aclchange_site_id_site")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_aclchange")),
     )
     with op.batch_alter_table("aclchange", schema=None) as batch_op:
+        batch_op.create_index("ix_aclchange_site_card_key", ["site_id", "card_key"], unique=False)
         batch_op.create_index("ix_aclchange_site_version", ["site_id", "version"], unique=False)
 
     op.create_table(
@@ -369,6 +371,7 @@ def downgrade() -> None:
     op.drop_table("apitoken")
     with op.batch_alter_table("aclchange", schema=None) as batch_op:
         batch_op.drop_index("ix_aclchange_site_version")
+        batch_op.drop_index("ix_aclchange_site_card_key")
 
     op.drop_table("aclchange")
     with op.batch_alter_table("user", schema=None) as batch_op:
