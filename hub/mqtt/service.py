@@ -88,6 +88,7 @@ class HubMqtt:
             queue.Queue() for _ in range(self.workers)
         ]
         self._pending = 0
+        self.handled = 0
         self._stopping = threading.Event()
         self._handled = threading.Condition()
         self._subscribed = threading.Event()
@@ -226,6 +227,7 @@ class HubMqtt:
 
     def _handle(self, item: tuple[Any, ...]) -> None:
         if item[0] == "up":
+            self.handled += 1
             self.handle_up(item[1], item[2])
         elif item[0] == "push":
             self.push_site(item[1])

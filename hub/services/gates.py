@@ -103,10 +103,10 @@ def claim_gate(session: Session, *, token: str, clock: Clock, settings: Settings
     if clock.now() >= claim.expires_at:
         raise ClaimRefused("this claim token has expired; make a new one with `gate add`")
     gate = session.get(Gate, claim.gate_id)
-    assert gate is not None
-    site = session.get(Site, gate.site_id)
-    door = session.get(Door, gate.door_id)
-    assert site is not None and door is not None
+    site = session.get(Site, gate.site_id) if gate else None
+    door = session.get(Door, gate.door_id) if gate else None
+    if gate is None or site is None or door is None:
+        raise ClaimRefused("the gate of this token no longer exists")
     password = token_box(token).open(claim.sealed_password).decode()
     claim.used_at = clock.now()
     claim.sealed_password = None

@@ -65,3 +65,13 @@ def test_a_club_day_through_the_api_and_mqtt(running_hub: Hub, clock: ManualCloc
         assert api.get(f"{API}/audit", params={"action": "gate.cmd.unlock"}).json()
     finally:
         sim.stop()
+
+
+def test_serve_starts_the_mqtt_service_with_the_app(running_hub: Hub, clock: ManualClock) -> None:
+    from hub.app import create_app
+
+    settings = running_hub.settings.model_copy(update={"mqtt_client_id": "second-hub"})
+    app = create_app(settings, clock=clock, start_mqtt=True)
+    with TestClient(app) as client:
+        assert client.get("/health").json() == {"status": "ok", "mqtt": "running"}
+    assert app.state.mqtt is None

@@ -41,9 +41,8 @@ def add_gate(
     """Create a gate; the answer holds its one-time claim token (shown once)."""
     crud.must_exist(session, Site, body.site_id, "site_id")
     crud.must_exist(session, Door, body.door_id, "door_id")
-    site = session.get(Site, body.site_id)
-    door = session.get(Door, body.door_id)
-    assert site is not None and door is not None
+    site = crud.get_or_404(session, Site, body.site_id)
+    door = crud.get_or_404(session, Door, body.door_id)
     if door.site_id != site.id:
         raise HTTPException(
             422,
