@@ -115,3 +115,32 @@ def test_snapshot_chunks_fit_the_gate_mtu(sqlite_harness: Harness) -> None:
     gate.start()
     assert gate.wait_version(1)
     assert len(sizes) > 3 and max(sizes[1:]) <= 400
+
+
+def test_schedules_reach_the_gate_in_site_time_with_dst(sqlite_harness: Harness) -> None:
+    from datetime import UTC, datetime
+
+    from protocol.decision import SCHEDULE
+
+    h = sqlite_harness
+    site = h.make.site(timezone="Europe/Berlin")
+    door = h.make.door(site)
+    weekdays = h.make.schedule(site, 1, [[0b0011111, 6 * 60, 16 * 60]])  # Mon-Fri 06-16
+    member = h.make.member()
+    card = h.make.card(member)
+    h.make.entitlement(member, site, schedule=weekdays, days=400)
+    h.make.changed(site)
+    gate = h.sim(h.add_gate(site, door))
+    assert gate.wait_version(1)
+    uid = bytes.fromhex(card.uid_hex)
+
+    def at(*args: int) -> int:
+        return int(datetime(*args, tzinfo=UTC).timestamp())
+
+    # Winter (UTC+1): Wednesday 2026-12-02 05:30 UTC is 06:30 in Berlin.
+    assert gate.tap(uid, now=at(2026, 12, 2, 5, 30)) == (True, GRANTED)
+    assert gate.tap(uid, now=at(2026, 12, 2, 4, 30))[1] == SCHEDULE
+    # Summer (UTC+2): Wednesday 2027-06-02 04:30 UTC is 06:30 in Berlin.
+    assert gate.tap(uid, now=at(2027, 6, 2, 4, 30)) == (True, GRANTED)
+    assert gate.tap(uid, now=at(2027, 6, 2, 14, 30))[1] == SCHEDULE  # 16:30 local
+    assert gate.tap(uid, now=at(2026, 12, 5, 10, 0))[1] == SCHEDULE  # Saturday
