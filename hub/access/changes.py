@@ -155,33 +155,48 @@ def access_changed(
 
 
 def refresh_due(session: Session, *, clock: Clock) -> list[int]:
-    """Rebuild every site where an entitlement started or ended since its last build.
+    """Rebuild the records whose entitlements started or ended since the last build.
 
-    The hub's MQTT service calls this every minute; commit afterwards.  Returns the ids
-    of the sites whose version moved.
+    The hub's MQTT service calls this every minute; commit afterwards.  Only the
+    members concerned are rebuilt (the whole site the first time, or when very many
+    are).  Returns the ids of the sites whose version moved.
     """
     now = clock.now()
     retention = timedelta(days=settings_of(session).acl_expired_retention_days)
     moved = []
     for site in session.exec(select(Site)).all():
         since = site.acl_built_at
-        if since is not None and not _boundary_crossed(
-            session, site.id or 0, since, now, retention
-        ):
-            continue
+        ids: list[int] | None = None
+        if since is not None:
+            ids = _members_at_boundary(session, site.id or 0, since, now, retention)
+            if not ids:
+                continue
+            if len(ids) > _TARGETED_LIMIT:
+                ids = None
         before = site.list_version
         after = access_changed(
-            session, site_id=site.id or 0, reason="entitlements started or ended", clock=clock
+            session,
+            site_id=site.id or 0,
+            reason="entitlements started or ended",
+            clock=clock,
+            member_ids=ids,
         )
+        site.acl_built_at = now
+        session.add(site)
         if after != before:
             moved.append(site.id or 0)
     return moved
 
 
-def _boundary_crossed(session: Session, site_id: int, since, now, retention) -> bool:  # type: ignore[no-untyped-def]
+_TARGETED_LIMIT = 5000
+
+
+def _members_at_boundary(session: Session, site_id: int, since, now, retention) -> list[int]:  # type: ignore[no-untyped-def]
+    """Members of a site with an entitlement starting, ending or leaving the retention
+    in ``(since, now]`` (at most one more than the targeted limit)."""
     e = Entitlement
     q = (
-        select(e.id)
+        select(e.member_id)
         .where(
             e.site_id == site_id,
             or_(
@@ -190,6 +205,7 @@ def _boundary_crossed(session: Session, site_id: int, since, now, retention) -> 
                 (col(e.valid_until) > since - retention) & (col(e.valid_until) <= now - retention),
             ),
         )
-        .limit(1)
+        .distinct()
+        .limit(_TARGETED_LIMIT + 1)
     )
-    return session.exec(q).first() is not None
+    return list(session.exec(q).all())

@@ -145,3 +145,24 @@ def test_entitlement_start_and_end_trigger_a_rebuild(session: Session, make: Fac
     assert refresh_due(session, clock=make.clock) == [site.id]
     session.commit()
     assert _record(session, site, card.uid_hex) is not None
+
+
+def test_a_shorter_grant_ending_takes_its_zone_away(session: Session, make: Factory) -> None:
+    from hub.access.changes import refresh_due
+
+    site = make.site()
+    member, other = make.member(), make.member()
+    card = make.card(member)
+    make.card(other)
+    make.entitlement(member, site, zones=0b01, days=30)
+    make.entitlement(member, site, zones=0b10, days=2)
+    make.entitlement(other, site, days=30)
+    make.changed(site)
+    rec = _record(session, site, card.uid_hex)
+    assert rec is not None and records.unpack(rec)[2] == 0b11
+    make.clock.advance(days=3)
+    assert refresh_due(session, clock=make.clock) == [site.id]
+    session.commit()
+    rec = _record(session, site, card.uid_hex)
+    assert rec is not None and records.unpack(rec)[2] == 0b01
+    assert refresh_due(session, clock=make.clock) == []
