@@ -16,9 +16,9 @@ card of a member the builder merges that member's entitlements at the site:
 * A **suspended** member's cards get ``FLAG_BLOCKED`` (the door says **blocked**); a
   **cancelled** member's cards, and deactivated cards, are not listed (**unknown**).
 
-Because a merged record covers the union, the hub rebuilds a site whenever an
-entitlement starts or ends (:func:`hub.access.changes.refresh_due`), so a zone granted
-by a shorter entitlement is taken away when that one ends.
+Because a merged record covers the union, the hub rebuilds a member's records whenever
+one of their entitlements starts or ends (:func:`hub.access.changes.refresh_due`, every
+minute), so a zone granted by a shorter entitlement is taken away when that one ends.
 """
 
 from __future__ import annotations
