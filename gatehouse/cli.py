@@ -15,6 +15,7 @@ import typer
 from edge.fwbuild.cli import app as firmware_app
 from edge.gate.cli import app as gate_app
 from gatehouse.demo import demo_command
+from hub.cli import app as hub_app
 
 app = typer.Typer(
     help="Gatehouse: access control and billing for gyms, clubs and makerspaces.",
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 app.add_typer(gate_app, name="gate")
 app.add_typer(firmware_app, name="firmware")
+app.add_typer(hub_app, name="hub")
 app.command("demo")(demo_command)
 
 
