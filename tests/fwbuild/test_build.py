@@ -14,7 +14,13 @@ import pytest
 from typer.testing import CliRunner
 
 from edge.fwbuild.boards import BOARDS
-from edge.fwbuild.build import FIRMWARE, board_modules, compile_module, flash_commands
+from edge.fwbuild.build import (
+    FIRMWARE,
+    board_modules,
+    compile_module,
+    flash_commands,
+    imports_of,
+)
 from edge.fwbuild.gateconfig import ConfigError, firmware_config
 from gatehouse.cli import app
 from gatehouse.services.firmware import FirmwareProcess
@@ -67,6 +73,15 @@ def test_the_board_gets_what_main_imports_and_nothing_else() -> None:
     assert "host" not in modules  # the unix-port runner stays off the board
     protocol = {m for m in modules if m.startswith("protocol")}
     assert {"protocol", "protocol.downlink", "protocol.decision", "protocol.mac"} <= protocol
+    # Nothing the MicroPython VM lacks: the imports are all MicroPython's own or ours.
+    imported = set().union(*(imports_of(path) for path in modules.values()))
+    builtin = {"binascii", "errno", "gc", "hashlib", "json", "machine", "micropython", "network"}
+    builtin |= {"os", "random", "select", "socket", "ssl", "struct", "sys", "time"}
+    ours = set(modules) | {"protocol"}
+    assert imported - ours <= builtin | {"hmac"}, imported - ours - builtin
+    # hmac only in protocol.mac's guarded import (it falls back to hashlib.sha256 there)
+    assert [n for n, p in modules.items() if "hmac" in imports_of(p)] == ["protocol.mac"]
+    assert not imported & {"typing", "logging", "dataclasses", "abc"}
 
 
 @pytest.mark.parametrize("board", ["esp32", "rp2"])
