@@ -24,7 +24,7 @@ from mqtt import MQTTClient, MQTTError
 from outbox import Outbox
 from store import Store, StoreError
 
-from protocol import envelope, messages, topics
+from protocol import envelope, messages, snapshot, topics
 from protocol.cardkey import card_key
 from protocol.decision import NO_LIST, REASONS, REMOTE, decide
 from protocol.downlink import Downlink
@@ -37,6 +37,11 @@ _STATE = "state.json"
 _HELLO_GAP_MS = const(5000)
 _PASSBACK_SLOTS = const(32)
 _ENROLL_MAX_S = const(600)
+
+
+def _is_chunk(payload):
+    # True if an envelope's body is a binary list chunk (not JSON).
+    return bytes(payload[envelope.HEAD_LEN : envelope.HEAD_LEN + 4]) == snapshot.MAGIC
 
 
 def _state_ok(data):
@@ -263,16 +268,22 @@ class Gate:
         if payload is None:
             self.link.count("too_large")
             self.log("reject kind=%s code=too_large" % kind)
-            if kind == "acl":
-                self._resync()
+            if kind == "acl" and not self.store.writing:
+                self._resync()  # e.g. a delta bigger than the mtu: a snapshot fits
             return
         now = self.clock.now()[0]
         try:
             event, value = self.link.open(kind, payload, now)
         except ProtocolError as err:
             self.log("reject kind=%s code=%s" % (kind, err.code))
-            if err.code == "gap" or (kind == "acl" and self.store.writing):
-                self._abandon()
+            if kind == "acl" and self.store.writing and _is_chunk(payload):
+                self._abandon()  # the snapshot being received is broken
+            elif err.code == "gap":
+                # a list change we cannot apply: hello again (after the snapshot being
+                # received, if any) and ask for a snapshot
+                if not self.store.writing:
+                    self.link.want_snapshot = True
+                self._hello_due = True
             return
         try:
             self._handle(event, value)
@@ -289,6 +300,11 @@ class Gate:
         elif event == "chunk":
             self._chunk(value)
         elif event == "delta":
+            if self.store.writing:
+                # a snapshot is on its way in: finish it, then hello for what follows
+                self.log("delta v=%d deferred" % value[0])
+                self._hello_due = True
+                return
             version, add, delete = value
             self.store.apply_delta(version, add, delete)
             self._applied("delta")
@@ -426,8 +442,10 @@ class Gate:
         self._sent_at = now
 
     def _uplink(self, now):
-        if self._hello_due and (
-            self._hello_at is None or time.ticks_diff(now, self._hello_at) >= _HELLO_GAP_MS
+        if (
+            self._hello_due
+            and not self.store.writing
+            and (self._hello_at is None or time.ticks_diff(now, self._hello_at) >= _HELLO_GAP_MS)
         ):
             self._hello()
         self._flush(now)

@@ -32,8 +32,9 @@ g = gate.Gate(job["config"], NoReader(), Door(), root=sys.argv[2], log=lambda li
 print("boot v=%d n=%d" % (g.store.version, g.store.count))
 for kind, payload in job["steps"]:
     g._on_message(b"gh/v1/club1/front-door/down/" + kind.encode(), binascii.unhexlify(payload), 0)
-    print("step v=%d n=%d writing=%d want=%d ok=%d" % (
-        g.store.version, g.store.count, g.store.writing, g.link.want_snapshot, g.store.check()))
+    print("step v=%d n=%d writing=%d want=%d ok=%d hello=%d" % (
+        g.store.version, g.store.count, g.store.writing, g.link.want_snapshot, g.store.check(),
+        g._hello_due))
 found = []
 for key in job.get("probes", []):
     rec = g.store.find(binascii.unhexlify(key))
@@ -184,3 +185,28 @@ def test_boot_finishes_an_interrupted_swap_and_drops_a_damaged_list(tmp_path: Pa
     live.write_bytes(live.read_bytes()[:-16])
     result = _feed(tmp_path, key, [])
     assert result["boot"] == "boot v=0 n=0"
+
+
+def test_a_delta_arriving_during_a_snapshot_waits_for_it(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    key = secrets.token_bytes(32)
+    first = records.build(_records(rng, 300))
+    newer = records.build(_records(rng, 700))
+    steps = _snapshot(key, 1, first)
+    big = _snapshot(key, 3, newer, per_chunk=100)  # version 3, in 7 chunks
+    change = delta.make(GATE, 1, 2, [], [records.key_of(first, 0)], NOW)
+    skip = delta.make(GATE, 2, 3, [], [records.key_of(first, 1)], NOW)  # from a version not held
+    steps += big[:4]
+    steps += [["acl", envelope.seal_json(key, change).hex()]]
+    steps += [["acl", envelope.seal_json(key, skip).hex()]]
+    steps += big[4:]
+    result = _feed(tmp_path, key, steps)
+    during = result["steps"][len(_snapshot(key, 1, first)) + 3 :][:3]
+    assert [s["writing"] for s in during] == ["1", "1", "1"]  # the snapshot carries on
+    assert [s["hello"] for s in during] == ["0", "1", "1"]
+    last = result["steps"][-1]
+    assert (last["v"], last["n"], last["writing"], last["want"]) == ("3", "700", "0", "0")
+    assert last["hello"] == "1"  # hello once done: the hub sends what came after
+    assert result["rejected"] == {"gap": 1}
+    flash = read_list(result["flash"])
+    assert flash is not None and flash.records == newer
