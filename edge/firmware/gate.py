@@ -71,19 +71,38 @@ class State:
         files.write_atomic(self.path, json.dumps({"cmd": self.last_cmd, "time": self.time}))
 
 
+def _der(ca):
+    # The first certificate of PEM text (or bytes) as DER, which MicroPython's TLS reads.
+    if isinstance(ca, str):
+        ca = ca.encode()
+    if not ca.startswith(b"-----BEGIN"):
+        return ca
+    body = b""
+    for line in ca.split(b"\n"):
+        line = line.strip()
+        if line.startswith(b"-----END"):
+            break
+        if line and not line.startswith(b"-----"):
+            body += line
+    return binascii.a2b_base64(body)
+
+
 def _tls_context(m):
+    # TLS to the broker, verifying its certificate against the configured CA (PEM text,
+    # or a PEM or DER file on the board).  Without a CA the handshake fails: a gate
+    # never talks TLS to a broker it cannot verify.
     if not m.get("tls"):
         return None
     import ssl
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.verify_mode = ssl.CERT_REQUIRED  # type: ignore[attr-defined]  # (not in the stubs)
     ca = m.get("ca")
     if ca:
-        if ca.startswith("-----BEGIN"):
-            ctx.load_verify_locations(cadata=ca.encode())
-        else:
-            ctx.load_verify_locations(cafile=ca)
-        ctx.verify_mode = ssl.CERT_REQUIRED  # type: ignore[attr-defined]  # (not in the stubs)
+        if not ca.startswith("-----BEGIN"):
+            with open(ca, "rb") as f:
+                ca = f.read()
+        ctx.load_verify_locations(cadata=_der(ca))
     return ctx
 
 

@@ -93,6 +93,8 @@ def _mqtt(raw: Any) -> dict[str, Any]:
     for name in ("username", "password", "ca"):
         if out[name] is not None and not isinstance(out[name], str):
             raise ConfigError(f"mqtt.{name} must be a string")
+    if tls and not out["ca"]:
+        raise ConfigError("mqtt.ca is required with tls: the gate verifies the broker with it")
     return out
 
 

@@ -185,6 +185,7 @@ def test_flash_runs_mpremote_in_order_and_stops_at_a_failure(
         ({"pulse_ms": "3s"}, "pulse_ms must be an integer"),
         ({"mqtt": {"port": 1883}}, "mqtt.host must name the broker"),
         ({"mqtt": {"host": "h", "port": 0}}, "mqtt.port must be 1-65535"),
+        ({"mqtt": {"host": "h", "tls": True}}, "mqtt.ca is required with tls"),
         ({"wifi": {"password": "x"}}, "wifi must be an object with ssid"),
     ],
 )
