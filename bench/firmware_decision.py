@@ -43,6 +43,15 @@ def machine():
     return model, cores
 
 
+def load_average():
+    # Other processes' load: tail latencies on a busy machine are mostly waiting for a CPU.
+    try:
+        with open("/proc/loadavg") as f:
+            return float(f.read().split()[0])
+    except (OSError, ValueError):
+        return -1.0
+
+
 def percentile(sorted_values, p):
     i = min(len(sorted_values) - 1, int(len(sorted_values) * p / 100))
     return sorted_values[i]
@@ -143,6 +152,7 @@ def main():
             % ".".join(str(v) for v in sys.implementation.version[:3])
         )
         print("records: %d" % RECORDS)
+        print("load_avg_1m: %.2f" % load_average())
         print("taps: %d (half members, half unknown cards)" % taps)
 
         class NoReader:
