@@ -175,3 +175,22 @@ def test_a_snapshot_larger_than_the_list_before_is_swapped_in_whole(
         assert f"v={version} n=4000 via=snapshot" in line
         assert _tap(gate, (5000).to_bytes(4, "big").hex())["reason"] == "granted"
         assert _tap(gate, MEMBER)["reason"] == "unknown"
+
+
+def test_the_demo_broker_amqtt_serves_the_firmware_too(
+    keys: tuple[bytes, bytes], tmp_path: Path
+) -> None:
+    from gatehouse.services.amqtt_broker import EmbeddedBroker
+
+    key, secret = keys
+    with EmbeddedBroker() as broker:
+        hub = HubSim(broker.port, SITE, secret, now=lambda: NOW)
+        hub.add_gate(GATE, key)
+        hub.grant(bytes.fromhex(MEMBER), NOW + 99, push=False)
+        with hub, firmware(gate_config(broker.port, *keys), tmp_path / "gate") as gate:
+            gate.wait_for("list v=1 n=1")
+            assert _tap(gate, MEMBER)["reason"] == "granted"
+            hub.wait_for(lambda: hub.stored_seqs(GATE) == {1})
+            hub.revoke(bytes.fromhex(MEMBER))
+            gate.wait_for(lambda line: "via=delta" in line)
+            assert gate.status()["acked"] == 1
