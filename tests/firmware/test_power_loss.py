@@ -113,8 +113,11 @@ class Rounds:
         self.kills += 1
 
     def round(self) -> None:
+        acks = len(self.hub.acks_sent)
         self.start()
         self.gate.wait_for("connected", 10)
+        # The hub has answered this hello (time, list, then ack): what follows is news.
+        self.hub.wait_for(lambda: len(self.hub.acks_sent) > acks, timeout=10)
         kind = self.rng.choice(["taps", "acks", "snapshot", "delta", "delta"])
         self.kinds[kind] = self.kinds.get(kind, 0) + 1
         mark = self.gate.mark()

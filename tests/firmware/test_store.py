@@ -31,16 +31,17 @@ job = json.load(open(sys.argv[1]))
 g = gate.Gate(job["config"], NoReader(), Door(), root=sys.argv[2], log=lambda line: None)
 print("boot v=%d n=%d" % (g.store.version, g.store.count))
 for kind, payload in job["steps"]:
-    g._on_message(b"gh/v1/club1/front-door/down/" + kind.encode(), binascii.unhexlify(payload), 0)
+    topic = b"gh/v1/club1/front-door/down/" + kind.encode()
+    g.hub._on_message(topic, binascii.unhexlify(payload), 0)
     print("step v=%d n=%d writing=%d want=%d ok=%d hello=%d" % (
-        g.store.version, g.store.count, g.store.writing, g.link.want_snapshot, g.store.check(),
-        g._hello_due))
+        g.store.version, g.store.count, g.store.writing, g.hub.link.want_snapshot, g.store.check(),
+        g.hub._hello_due))
 found = []
 for key in job.get("probes", []):
     rec = g.store.find(binascii.unhexlify(key))
     found.append(None if rec is None else binascii.hexlify(rec).decode())
 print("found " + json.dumps(found))
-print("rejected " + json.dumps(g.link.rejected))
+print("rejected " + json.dumps(g.hub.link.rejected))
 g.store.close()
 """
 

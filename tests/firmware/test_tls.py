@@ -37,7 +37,7 @@ def _certificates(folder: Path) -> None:
 
 SCRIPT = """
 import json, sys, time
-from gate import _tls_context
+from hublink import _tls_context
 from mqtt import MQTTClient, MQTTError
 
 for case in json.load(open(sys.argv[1])):
