@@ -18,7 +18,6 @@
 #   while True:
 #       c.service(50)        # connects when due, handles traffic, waits up to 50 ms
 
-import errno
 import random
 import select
 import socket
@@ -26,40 +25,17 @@ import struct
 import time
 
 from micropython import const
+from mqttwire import BadPacket, MQTTError, Wire, varint_len
 
 _CONNECT = const(0x10)
 _CONNACK = const(0x20)
 _PUBLISH = const(0x30)
-_PUBACK = const(0x40)
 _SUBSCRIBE = const(0x82)
-_SUBACK = const(0x90)
 _PINGREQ = const(0xC0)
-_PINGRESP = const(0xD0)
 _DISCONNECT = const(0xE0)
-_TOPIC_MAX = const(256)
 
 
-class MQTTError(Exception):
-    # code: "refused", "closed", "timeout", "too_large", "busy", "sub_refused", ...
-    def __init__(self, code, detail=""):
-        super().__init__(code, detail)
-        self.code = code
-
-
-class BadPacket(MQTTError):
-    def __init__(self, detail):
-        super().__init__("bad_packet", detail)
-
-
-def _varint_len(n):
-    size = 1
-    while n > 127:
-        n >>= 7
-        size += 1
-    return size
-
-
-class MQTTClient:
+class MQTTClient(Wire):
     # client_id, host, port: where and who.  user, password: broker credentials.
     # keepalive: seconds.  max_packet: largest packet sent or received, in bytes.
     # timeout_ms: deadline for connecting, for each packet being read, for a PUBACK,
@@ -79,32 +55,21 @@ class MQTTClient:
         max_inflight=16,
         backoff_ms=(1000, 60000),
     ):
+        super().__init__(max_packet, timeout_ms)
         self.client_id = client_id
         self.host = host
         self.port = port
         self.user = user
         self.password = password
         self.keepalive = keepalive
-        self.timeout_ms = timeout_ms
         self.tls = tls
         self.max_inflight = max_inflight
-        self.rx = bytearray(max_packet)
-        self.tx = bytearray(max_packet)
-        self._one = bytearray(1)
-        self.sock = None
         self.connected = False
-        self.on_message = None
         self.on_connect = None
         self.will = None
-        self.inflight = {}
-        self.oversized = 0
         self.connects = 0
         self.last_error = None
         self._pid = 0
-        self._poller = None
-        self._last_tx = time.ticks_ms()
-        self._ping_at = None
-        self._suback = None
         self._backoff_min, self._backoff_max = backoff_ms
         self._backoff = self._backoff_min
         self._retry_at = time.ticks_ms()
@@ -119,86 +84,6 @@ class MQTTClient:
 
     def set_last_will(self, topic, msg, retain=False, qos=0):
         self.will = (topic, msg, retain, qos)
-
-    # -- low level ------------------------------------------------------------------
-
-    def _sock(self):
-        sock = self.sock
-        if sock is None:
-            raise MQTTError("closed", "not connected")
-        return sock
-
-    def _wait(self, timeout_ms):
-        poller = self._poller
-        if poller is None:
-            raise MQTTError("closed", "not connected")
-        return poller.poll(timeout_ms)
-
-    def _write(self, data):
-        sock = self._sock()
-        mv = memoryview(data)
-        deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms)
-        while len(mv):
-            n = sock.write(mv)
-            if n is None or n < 0:
-                n = 0
-            mv = mv[n:]
-            if len(mv) and time.ticks_diff(time.ticks_ms(), deadline) > 0:
-                raise MQTTError("timeout", "write")
-        self._last_tx = time.ticks_ms()
-
-    def _read(self, mv, deadline):
-        # Fill the whole of mv before the deadline.
-        sock = self._sock()
-        got = 0
-        n = len(mv)
-        while got < n:
-            if time.ticks_diff(time.ticks_ms(), deadline) > 0:
-                raise MQTTError("timeout", "read")
-            try:
-                r = sock.readinto(mv[got:] if got else mv)
-            except OSError as err:
-                if err.args and err.args[0] in (errno.EAGAIN, errno.ETIMEDOUT):
-                    raise MQTTError("timeout", "read") from None
-                raise
-            if r is None:
-                continue
-            if r == 0:
-                raise MQTTError("closed", "connection closed by broker")
-            got += r
-
-    def _read_byte(self, deadline):
-        self._read(self._one, deadline)
-        return self._one[0]
-
-    def _read_len(self, deadline):
-        n = 0
-        shift = 0
-        for _ in range(4):
-            b = self._read_byte(deadline)
-            n |= (b & 0x7F) << shift
-            if not b & 0x80:
-                return n
-            shift += 7
-        raise BadPacket("remaining length longer than 4 bytes")
-
-    def _put_len(self, buf, pos, n):
-        while True:
-            b = n & 0x7F
-            n >>= 7
-            if n:
-                buf[pos] = b | 0x80
-                pos += 1
-            else:
-                buf[pos] = b
-                return pos + 1
-
-    def _put_str(self, buf, pos, s):
-        if isinstance(s, str):
-            s = s.encode()
-        struct.pack_into(">H", buf, pos, len(s))
-        buf[pos + 2 : pos + 2 + len(s)] = s
-        return pos + 2 + len(s)
 
     def _next_pid(self):
         self._pid = self._pid % 65535 + 1
@@ -315,7 +200,7 @@ class MQTTClient:
             topic = topic.encode()
         size = 2 + len(topic) + (2 if qos else 0) + len(msg)
         buf = self.tx
-        if 1 + _varint_len(size) + size > len(buf):
+        if 1 + varint_len(size) + size > len(buf):
             raise MQTTError("too_large", "%d-byte message" % len(msg))
         buf[0] = _PUBLISH | qos << 1 | (1 if retain else 0)
         pos = self._put_len(buf, 1, size)
@@ -363,88 +248,6 @@ class MQTTClient:
         self.tx[1] = 0
         self._write(memoryview(self.tx)[:2])
         self._ping_at = time.ticks_ms()
-
-    def _puback(self, pid):
-        buf = self.tx
-        buf[0] = _PUBACK
-        buf[1] = 2
-        struct.pack_into(">H", buf, 2, pid)
-        self._write(memoryview(buf)[:4])
-
-    # -- packets in -------------------------------------------------------------------
-
-    def _read_packet(self):
-        deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms)
-        head = self._read_byte(deadline)
-        n = self._read_len(deadline)
-        kind = head & 0xF0
-        if kind == _PUBLISH:
-            self._on_publish(head, n, deadline)
-            return
-        if kind == _PUBACK:
-            if head != _PUBACK or n != 2:
-                raise BadPacket("PUBACK of %d bytes" % n)
-            self._read(memoryview(self.rx)[:2], deadline)
-            pid = self.rx[0] << 8 | self.rx[1]
-            self.inflight.pop(pid, None)
-            return
-        if kind == _SUBACK:
-            if head != _SUBACK or n != 3:
-                raise BadPacket("SUBACK of %d bytes" % n)
-            self._read(memoryview(self.rx)[:3], deadline)
-            granted = self.rx[2]
-            if granted not in (0, 1, 2, 0x80):
-                raise BadPacket("SUBACK return code %d" % granted)
-            self._suback = (self.rx[0] << 8 | self.rx[1], granted)
-            return
-        if kind == _PINGRESP:
-            if head != _PINGRESP or n != 0:
-                raise BadPacket("PINGRESP with a body")
-            self._ping_at = None
-            return
-        raise BadPacket("unexpected packet type 0x%02x" % head)
-
-    def _on_publish(self, head, n, deadline):
-        qos = head >> 1 & 3
-        if qos == 3:
-            raise BadPacket("QoS 3")
-        if qos == 2:
-            raise BadPacket("QoS 2 was never subscribed to")
-        retained = head & 1
-        rx = self.rx
-        mv = memoryview(rx)
-        first = min(n, len(rx))
-        if first < 2:
-            raise BadPacket("PUBLISH without a topic")
-        self._read(mv[:first], deadline)
-        tlen = rx[0] << 8 | rx[1]
-        pos = 2 + tlen
-        if tlen == 0 or tlen > _TOPIC_MAX or pos + (2 if qos else 0) > n:
-            raise BadPacket("PUBLISH topic of %d bytes in %d" % (tlen, n))
-        if pos + 2 > first and qos:
-            raise BadPacket("PUBLISH header beyond the packet limit")
-        pid = 0
-        if qos:
-            pid = rx[pos] << 8 | rx[pos + 1]
-            pos += 2
-        if n > len(rx):
-            # Too large for this gate: read past it in buffer-sized steps.
-            left = n - first
-            topic = bytes(mv[2 : 2 + tlen])
-            while left:
-                step = min(left, len(rx))
-                self._read(mv[:step], deadline)
-                left -= step
-            self.oversized += 1
-            if qos:
-                self._puback(pid)
-            if self.on_message:
-                self.on_message(topic, None, retained)
-            return
-        if self.on_message:
-            self.on_message(mv[2 : 2 + tlen], mv[pos:n], retained)
-        if qos:
-            self._puback(pid)
 
     # -- the loop ---------------------------------------------------------------------
 

@@ -69,7 +69,7 @@ def test_mpy_cross_compiles_every_firmware_module(board: str, src: Path, tmp_pat
 def test_the_board_gets_what_main_imports_and_nothing_else() -> None:
     modules = board_modules()
     assert {"main", "gate", "hublink", "state", "store", "outbox", "mqtt", "door"} <= set(modules)
-    assert {"clock", "files"} <= set(modules)
+    assert {"clock", "files", "mqttwire"} <= set(modules)
     assert {"mfrc522", "spibus"} <= set(modules)  # the reader, imported by main.py
     assert "host" not in modules  # the unix-port runner stays off the board
     protocol = {m for m in modules if m.startswith("protocol")}
