@@ -297,6 +297,9 @@ class MQTTClient(Wire):
             except (OSError, MQTTError) as err:
                 self.fail(err)
                 return False
+            except Exception as err:
+                self.fail(err)  # a half-set-up session is no session: start over later
+                raise
             return True
         try:
             self.poll(timeout_ms)
