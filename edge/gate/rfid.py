@@ -18,6 +18,7 @@ Two backends, both imported only when opened, so this module loads on any machin
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from types import ModuleType
 from typing import Any
@@ -80,45 +81,90 @@ class PypiMfrc522Reader:
             closer()
 
 
-def open_reader(section: ReaderSection) -> Reader:
-    """The reader named by ``[reader] backend``; raises :class:`ReaderUnavailable`."""
-    if section.backend == "scripted":
-        return ScriptedReader()
-    if section.backend == "mfrc522-pypi":
-        return PypiMfrc522Reader(section.spi_bus, section.spi_device)
-    return _open_driver(section)
+class Mfrc522Reader:
+    """Gatehouse's MFRC522 driver behind :class:`~edge.gate.reader.Reader`.
 
+    Each card read is followed by HLTA: a card left on the reader stays quiet until it
+    leaves the field and comes back, so holding a card makes one read (the gate's
+    debounce covers a card wobbling at the edge of the field)::
 
-def _open_driver(section: ReaderSection) -> Reader:
-    try:
-        driver = importlib.import_module("edge.firmware.mfrc522")
-        spibus = importlib.import_module("edge.gate.spibus")
-    except ImportError as err:
-        raise ReaderUnavailable(f"the MFRC522 driver is not installed ({err})") from err
-    return DriverReader(driver, spibus, section)
+        reader = Mfrc522Reader(spi_bus=0, spi_device=0)   # /dev/spidev0.0
+        reader.read_uid()                                 # bytes (4, 7, 10) or None
 
+    :param bus: an SPI bus with ``exchange(tx) -> rx`` (default: a
+        :class:`edge.gate.spibus.SpidevBus` on *spi_bus*.*spi_device*).
+    :param spidev_module: the ``spidev`` module for the default bus (tests pass a
+        stand-in wired to an emulated chip).
+    :raises ReaderUnavailable: no ``spidev``, no such SPI device, or no chip answers.
+    """
 
-class DriverReader:
-    """Gatehouse's MFRC522 driver over ``spidev``; faults become :class:`ReaderFault`."""
+    def __init__(
+        self,
+        bus: Any = None,
+        spi_bus: int = 0,
+        spi_device: int = 0,
+        speed_hz: int = 1_000_000,
+        spidev_module: Any = None,
+    ) -> None:
+        from edge.firmware import mfrc522
+        from edge.gate.spibus import SpidevBus
 
-    def __init__(self, driver: ModuleType, spibus: ModuleType, section: ReaderSection) -> None:
-        self._errors = (driver.ReaderError,)
+        self._errors = (mfrc522.ReaderError,)
+        self._own_bus = bus is None
+        if bus is None:
+            try:
+                bus = SpidevBus(spi_bus, spi_device, speed_hz, spidev_module=spidev_module)
+            except (ImportError, OSError) as err:
+                where = f"/dev/spidev{spi_bus}.{spi_device}"
+                raise ReaderUnavailable(
+                    f"cannot open {where}: {err} (enable SPI with dtparam=spi=on;"
+                    " pip install spidev)"
+                ) from err
+        self.bus = bus
+        self._dev = mfrc522.MFRC522(bus)
+        version = self._dev.version()
+        if version in (0x00, 0xFF):
+            self.close()
+            raise ReaderUnavailable(f"no MFRC522 answers on the SPI bus (version 0x{version:02x})")
         try:
-            self._bus = spibus.SpidevBus(section.spi_bus, section.spi_device, section.spi_hz)
-        except (ImportError, OSError) as err:
-            where = f"{section.spi_bus}.{section.spi_device}"
-            raise ReaderUnavailable(f"cannot open SPI {where}: {err}") from err
-        self._dev = driver.MFRC522(self._bus)
-        self._dev.init()
+            self._dev.init()
+        except mfrc522.ReaderError as err:
+            self.close()
+            raise ReaderUnavailable(f"the MFRC522 did not initialise: {err}") from err
+        self.version = version
+
+    @property
+    def errors(self) -> dict[str, int]:
+        """Failed reads by code, as the driver counts them."""
+        return dict(self._dev.errors)
 
     def read_uid(self) -> bytes | None:
         try:
             uid = self._dev.read_uid()
         except self._errors as err:
             raise ReaderFault(getattr(err, "code", "protocol"), str(err)) from err
-        return bytes(uid) if uid is not None else None
+        if uid is None:
+            return None
+        with contextlib.suppress(*self._errors):
+            self._dev.halt()  # if it fails the card may just answer the next request
+        return bytes(uid)
 
     def close(self) -> None:
-        closer = getattr(self._bus, "close", None)
-        if closer is not None:
-            closer()
+        if self._own_bus:
+            closer = getattr(self.bus, "close", None)
+            if closer is not None:
+                closer()
+
+    def __repr__(self) -> str:
+        return f"<Mfrc522Reader version=0x{getattr(self, 'version', 0):02x} {self.bus!r}>"
+
+
+def open_reader(section: ReaderSection) -> Reader:
+    """The reader named by ``[reader] backend``; raises :class:`ReaderUnavailable`."""
+    if section.backend == "scripted":
+        return ScriptedReader()
+    if section.backend == "mfrc522-pypi":
+        return PypiMfrc522Reader(section.spi_bus, section.spi_device)
+    return Mfrc522Reader(
+        spi_bus=section.spi_bus, spi_device=section.spi_device, speed_hz=section.spi_hz
+    )
