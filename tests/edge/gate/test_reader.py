@@ -202,4 +202,3 @@ def test_pypi_backend_strips_the_bcc_byte_the_package_folds_into_its_id() -> Non
     dev.answer, dev.status = [*UID4, bcc], PypiLowLevel.MI_ERR
     with pytest.raises(ReaderFault):
         reader.read_uid()
-
