@@ -45,7 +45,11 @@ def claim(hub_url: str, token: str, timeout: float = 15.0) -> dict[str, Any]:
             raw = response.read()
     except urllib.error.HTTPError as err:
         detail = _detail(err.read())
-        if err.code in (401, 403, 404, 409, 410, 422):
+        if err.code == 404:
+            raise ProvisionError(
+                f"no provisioning endpoint at {url} (HTTP 404): is --hub the hub's address?"
+            ) from None
+        if err.code in (400, 401, 403, 409, 410, 422):
             raise ProvisionError(
                 f"the hub refused the token (HTTP {err.code}{': ' + detail if detail else ''});"
                 " ask for a new one in the console"
