@@ -40,6 +40,8 @@ from gatehouse.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
+CHECKPOINT_EVERY_S = 5.0
+
 
 class GateDaemon:
     """Everything a gate runs, wired together.
@@ -102,11 +104,22 @@ class GateDaemon:
         )
         self._started = False
         self._stopped = threading.Event()
+        self._maintenance = threading.Thread(
+            target=self._maintain, name="gate-maintenance", daemon=True
+        )
 
     def _on_checkin(self, decision: Decision) -> None:
         self.link.kick()
         if self.on_decision is not None:
             self.on_decision(decision)
+
+    def _maintain(self) -> None:
+        """Checkpoint the store's WAL in the background, never inside a tap."""
+        while not self._stopped.wait(CHECKPOINT_EVERY_S):
+            try:
+                self.store.checkpoint()
+            except Exception:  # a busy or closing database: try again next round
+                log.debug("checkpoint skipped", exc_info=True)
 
     def _extra_status(self) -> dict[str, Any]:
         door = self.door
@@ -128,6 +141,7 @@ class GateDaemon:
             self.link.start()
         if read:
             self.reader_loop.start()
+        self._maintenance.start()
         self._started = True
         return self
 
@@ -143,6 +157,7 @@ class GateDaemon:
         self.reader_loop.stop()
         if self._started:
             self.link.stop()
+            self._maintenance.join(5)
         self.door.close()
         self.reader.close()
         self.timers.close()

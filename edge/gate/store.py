@@ -11,9 +11,14 @@ Everything the door needs to decide, and everything it must not lose, lives here
 * ``admits`` — last admission per card, for anti-passback;
 * ``state`` — store id, list version, issue time, schedules, acked seq, last command.
 
-The file runs in WAL mode with ``synchronous=FULL``: a check-in is on disk when
-:meth:`record` returns, before the relay moves.  A wiped store gets a new store id, so
-its check-ins starting again at seq 1 never collide with the old ones::
+The file runs in WAL mode.  Check-ins, list swaps, deltas and command numbers commit
+with ``synchronous=FULL``: a check-in is on disk when :meth:`record` returns, before
+the relay moves.  What can be redone commits without waiting for the disk: chunks of a
+download (thrown away on restart anyway) and acks (the hub repeats its ack in reply to
+the next ``hello``, before the gate sends anything).  Reads for the hub link go through
+a second connection, and checkpoints through a third (:meth:`checkpoint`), so neither
+holds up a tap.  A wiped store gets a new store id, so its check-ins starting again at
+seq 1 never collide with the old ones::
 
     store = GateStore("/var/lib/gatehouse/gate.db")
     seq = store.record(ts=now, card_key=key, reason=GRANTED, flags=0)
@@ -75,11 +80,10 @@ class GateStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        self._db = self._connect()
         self._lock = threading.RLock()
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.execute("PRAGMA wal_autocheckpoint=0")  # see checkpoint()
         with self._tx():
             for stmt in _SCHEMA.split(";"):
                 if stmt.strip():
@@ -100,18 +104,50 @@ class GateStore:
         self.last_cmd = int(self._get("last_cmd"))
         high = self._db.execute("SELECT max(seq) FROM outbox").fetchone()[0]
         self.last_seq = max(self.acked, high or 0)
+        self._reader = self._connect()
+        self._read_lock = threading.Lock()
+        self._checkpointer: sqlite3.Connection | None = None
+        self._checkpoint_lock = threading.Lock()
 
     # -- plumbing ------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA busy_timeout=5000")
+        db.execute("PRAGMA synchronous=FULL")
+        return db
+
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction; *durable* ones are on disk when it ends."""
         with self._lock:
+            if not durable:
+                self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            finally:
+                if not durable:
+                    self._db.execute("PRAGMA synchronous=FULL")
+
+    def _read(self, sql: str, *args: Any) -> list[Any]:
+        with self._read_lock:
+            return self._reader.execute(sql, args).fetchall()
+
+    def checkpoint(self) -> None:
+        """Copy committed pages from the WAL into the database file (PASSIVE).
+
+        Runs on its own connection and does not block taps; the daemon calls it every
+        few seconds instead of letting a tap's commit run it.
+        """
+        with self._checkpoint_lock:
+            if self._checkpointer is None:
+                self._checkpointer = self._connect()
+            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def _get(self, key: str) -> str:
         row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
@@ -132,13 +168,11 @@ class GateStore:
 
     def count(self) -> int:
         """Records in the list in force."""
-        with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM access").fetchone()[0])
+        return int(self._read("SELECT count(*) FROM access")[0][0])
 
     def list_bytes(self) -> bytes:
         """The list in force as one sorted buffer (for checks; 1.6 MB per 100k cards)."""
-        with self._lock:
-            rows = self._db.execute("SELECT record FROM access ORDER BY card_key").fetchall()
+        rows = self._read("SELECT record FROM access ORDER BY card_key")
         return b"".join(r[0] for r in rows)
 
     def list_sha(self) -> str:
@@ -147,7 +181,7 @@ class GateStore:
 
     def begin_staging(self) -> None:
         """Start a new download: forget any half-received one."""
-        with self._tx() as db:
+        with self._tx(durable=False) as db:
             db.execute("DELETE FROM staging")
 
     def stage(self, data: bytes) -> None:
@@ -155,13 +189,12 @@ class GateStore:
         rows = (
             (data[i : i + 8], data[i : i + RECORD_SIZE]) for i in range(0, len(data), RECORD_SIZE)
         )
-        with self._tx() as db:
+        with self._tx(durable=False) as db:
             db.executemany("INSERT INTO staging VALUES (?, ?)", rows)
 
     def staged(self) -> int:
         """Records received so far for the download in progress."""
-        with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM staging").fetchone()[0])
+        return int(self._read("SELECT count(*) FROM staging")[0][0])
 
     def swap_in(self, version: int, issued: int, schedules: Schedules, passback_s: int) -> None:
         """Make the staged list the list in force, in one transaction."""
@@ -233,17 +266,16 @@ class GateStore:
 
     def pending(self, after: int = 0, limit: int = 500) -> list[Row]:
         """Up to *limit* unacked check-ins with seq above *after*, oldest first."""
-        with self._lock:
-            return self._db.execute(
-                "SELECT seq, ts, card_key, reason, version, flags FROM outbox"
-                " WHERE seq > ? ORDER BY seq LIMIT ?",
-                (max(after, self.acked), limit),
-            ).fetchall()
+        return self._read(
+            "SELECT seq, ts, card_key, reason, version, flags FROM outbox"
+            " WHERE seq > ? ORDER BY seq LIMIT ?",
+            max(after, self.acked),
+            limit,
+        )
 
     def depth(self) -> int:
         """Check-ins not yet acked by the hub."""
-        with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+        return int(self._read("SELECT count(*) FROM outbox")[0][0])
 
     def ack(self, seq: int) -> bool:
         """The hub stored everything up to *seq*: drop those rows.  False if not news.
@@ -253,7 +285,7 @@ class GateStore:
         seq = min(seq, self.last_seq)
         if seq <= self.acked:
             return False
-        with self._tx() as db:
+        with self._tx(durable=False) as db:  # a lost ack is repeated after the next hello
             db.execute("DELETE FROM outbox WHERE seq <= ?", (seq,))
             self._set(db, "acked", seq)
         self.acked = seq
@@ -280,7 +312,10 @@ class GateStore:
         }
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._read_lock, self._checkpoint_lock:
+            self._reader.close()
+            if self._checkpointer is not None:
+                self._checkpointer.close()
             self._db.close()
 
     def __enter__(self) -> GateStore:

@@ -200,3 +200,14 @@ def test_tap_scripts() -> None:
         parse_script(["04a1b2c3", "04a1b2"])
     with pytest.raises(ScriptError, match="line 1"):
         parse_script(["wait soon"])
+
+
+def test_the_systemd_unit_runs_the_gate_command(tmp_path: Path) -> None:
+    unit = Path(__file__).resolve().parents[3] / "hardware" / "pi" / "gatehouse-gate.service"
+    exec_start = next(
+        line for line in unit.read_text().splitlines() if line.startswith("ExecStart=")
+    )
+    program, *args = exec_start.removeprefix("ExecStart=").split()
+    assert program.endswith("/bin/gatehouse") and args[:3] == ["gate", "run", "--config"]
+    result = CliRunner().invoke(app, [*args[:-1], str(tmp_path / "gate.toml")])
+    assert result.exit_code == 2 and "no configuration at" in result.output
