@@ -17,6 +17,9 @@ A card held on the reader is read again and again; reads of the same UID within
 
 Door events become check-ins too, with no card key: the exit button (``exit``), a
 forced door (``forced``) and a door held open (``held_open``).
+
+Metered cards (``FLAG_METERED``) are refused with ``no_visits``: the access list does
+not carry a visit count, so a gate cannot know one is left.
 """
 
 from __future__ import annotations

@@ -195,9 +195,9 @@ class Door:
         self._held: TimerHandle | None = None
         self._unlocked = False
         self._grace_until = 0.0
-        self.when_forced: Callable[[], None] | None = None
-        self.when_held_open: Callable[[], None] | None = None
-        self.when_exit: Callable[[], None] | None = None
+        self.when_forced: Callable[[], object] | None = None
+        self.when_held_open: Callable[[], object] | None = None
+        self.when_exit: Callable[[], object] | None = None
         self.grants = 0
         self.refusals = 0
         self.forced = 0

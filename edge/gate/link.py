@@ -152,7 +152,7 @@ class GateLink:
             self.sync.downlink.count(err.code)
             return
         try:
-            event = self.sync.handle(kind, msg.payload)
+            event = self.sync.handle(kind, bytes(msg.payload))
         except Exception:  # a bug must not take the gate off the network
             log.exception("failed to apply down/%s", kind)
             self._count("error")

@@ -9,8 +9,9 @@ and chunk checks); what passes is applied:
   and sha256 against the signed manifest;
 * a delta is applied in one transaction;
 * an ack drops the check-ins the hub has stored;
-* commands: ``time`` (the hub's clock), ``unlock`` (recorded, then the door opens),
-  ``enroll`` (the next tap goes to ``up/enroll``), ``resync`` (ask for a snapshot).
+* commands: ``time`` (``args.now``: the hub's clock), ``unlock`` (recorded, then the
+  door opens), ``enroll`` (the next tap within ``args.seconds`` goes to ``up/enroll``),
+  ``resync`` (ask for a snapshot).
 
 Anything refused is counted in :attr:`GateSync.rejected` by code and logged; the door
 carries on with the list it had::
@@ -197,8 +198,9 @@ class GateSync:
             self.clock.set_hub_time(args["now"])
         elif op == "enroll":
             seconds = args.get("seconds")
-            ok = isinstance(seconds, int | float) and not isinstance(seconds, bool)
-            self.controller.start_enroll(float(seconds) if ok and seconds > 0 else None)
+            if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds <= 0:
+                seconds = None  # the configured enroll_timeout_s
+            self.controller.start_enroll(seconds)
         elif op == "resync":
             self.request_snapshot()
         return op

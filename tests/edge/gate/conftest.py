@@ -54,7 +54,7 @@ def pins() -> MockFactory:
 def hub(mosquitto: Mosquitto, clock: ManualClock, keys: Keys) -> Iterator[HubSim]:
     sim = HubSim(mosquitto.port, SITE, keys.card_secret, now=clock.timestamp, schedules=SCHEDULES)
     sim.add_gate(GATE, keys.gate_key)
-    sim.client.reconnect_delay_set(0.05, 0.2)
+    sim.client.reconnect_delay_set(0.05, 0.2)  # type: ignore[arg-type]  # floats work
     with sim:
         yield sim
         sim.client.disconnect()  # first, so that stopping its loop does not wait a second
