@@ -14,6 +14,7 @@ import typer
 
 from edge.gate.cli import app as gate_app
 from gatehouse.demo import demo_command
+from hub.dunning.cli import app as dunning_app
 
 app = typer.Typer(
     help="Gatehouse: access control and billing for gyms, clubs and makerspaces.",
@@ -21,6 +22,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(gate_app, name="gate")
+app.add_typer(dunning_app, name="dunning")
 app.command("demo")(demo_command)
 
 

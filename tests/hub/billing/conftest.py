@@ -1,0 +1,77 @@
+"""Fixtures for billing tests: a real ``localstripe`` process.
+
+localstripe saves its whole store to ``/tmp/localstripe.pickle`` after every change (the
+path is hard-coded in ``localstripe.resources.Store``; ``TMPDIR`` does not move it), so
+servers of parallel test runs would overwrite one shared file. Ours runs the unchanged
+server through a three-line launcher that points that save at the server's own working
+directory (also its ``TMPDIR``), removed afterwards. It listens on a free port with
+``--from-scratch``; if it does not come up the fixture fails with its log (never skips).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gatehouse.services import free_port, wait_for_port
+
+# Runs localstripe's own server, saving its store into argv[1] instead of /tmp.
+LAUNCHER = """
+import pickle, sys
+from localstripe import resources, server
+path = sys.argv.pop(1)
+def dump_to_disk(store):
+    with open(path, "wb") as f:
+        pickle.dump(store, f, protocol=pickle.HIGHEST_PROTOCOL)
+resources.Store.dump_to_disk = dump_to_disk
+sys.argv[0] = "localstripe"
+server.start()
+"""
+
+
+@pytest.fixture(scope="session")
+def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a localstripe server of this test session's own."""
+    workdir = tmp_path_factory.mktemp("localstripe")
+    port = free_port()
+    log = (workdir / "localstripe.log").open("wb")
+    env = {**os.environ, "TMPDIR": str(workdir), "TEMP": str(workdir), "TMP": str(workdir)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            LAUNCHER,
+            str(workdir / "localstripe.pickle"),
+            "--port",
+            str(port),
+            "--from-scratch",
+        ],
+        cwd=workdir,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        try:
+            wait_for_port("127.0.0.1", port, timeout=30)
+        except TimeoutError:
+            proc.kill()
+            log.flush()
+            text = Path(log.name).read_text(errors="replace")
+            raise RuntimeError(f"localstripe did not start on port {port}:\n{text}") from None
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
+        shutil.rmtree(workdir, ignore_errors=True)

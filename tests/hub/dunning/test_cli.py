@@ -1,0 +1,51 @@
+"""``gatehouse dunning check`` and ``preview``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from gatehouse.cli import app
+from hub.dunning.policy import BUILTIN_POLICY_DIR
+from hub.dunning.segments import BUILTIN_SEGMENTS
+
+
+def test_check_accepts_the_shipped_files() -> None:
+    files = [str(p) for p in sorted(BUILTIN_POLICY_DIR.glob("*.yaml"))] + [str(BUILTIN_SEGMENTS)]
+    result = CliRunner().invoke(app, ["dunning", "check", *files])
+    assert result.exit_code == 0, result.output
+    assert "policy default v1, 14 steps" in result.output
+    assert "segmentation, 4 rules" in result.output
+
+
+def test_check_lists_problems_and_fails(tmp_path: Path) -> None:
+    bad = tmp_path / "strict.yaml"
+    bad.write_text(
+        "name: strict\nsteps:\n"
+        "  - {day: 0, kind: send_message, channel: fax, template: reminder, tone: polite}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["dunning", "check", str(bad)])
+    assert result.exit_code == 1
+    assert "strict.yaml is not a valid file" in result.output
+    assert "steps[0] (send_message).channel" in result.output
+
+
+def test_preview_prints_the_default_timeline() -> None:
+    result = CliRunner().invoke(
+        app, ["dunning", "preview", "default", "--failed-at", "2026-12-01T02:00:00"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "policy default v1; times in Asia/Bangkok"
+    assert lines[1] == "day   0  Tue 01 Dec 08:00  email payment_failed (polite)"
+    assert "day   7  Tue 08 Dec 02:00  suspend access" in lines
+    assert lines[-1] == "day  21  Tue 22 Dec 02:00  cancel, mark uncollectible"
+    assert sum("charge" in line for line in lines) == 8
+
+
+def test_preview_refuses_unknown_policy_and_timezone() -> None:
+    assert CliRunner().invoke(app, ["dunning", "preview", "nope"]).exit_code != 0
+    result = CliRunner().invoke(app, ["dunning", "preview", "--timezone", "Mars/Base"])
+    assert result.exit_code != 0 and "unknown timezone" in result.output
