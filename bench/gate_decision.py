@@ -7,7 +7,10 @@ that acks every batch, so the outbox drains while taps are decided) and times
 timed call covers card key (HMAC), SQLite lookup, the decision, the outbox insert
 committed with ``synchronous=FULL`` (an fsync) and the relay command.
 
-    .venv/bin/python bench/gate_decision.py [--quick]
+    .venv/bin/python bench/gate_decision.py [--quick] [--no-link]
+
+``--no-link`` leaves the MQTT link off (the gate offline), to separate what the link's
+threads add to the tail from what the disk and the decision cost.
 """
 
 from __future__ import annotations
@@ -80,6 +83,7 @@ def percentile(sorted_values: list[float], p: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer taps (under 30 s)")
+    parser.add_argument("--no-link", action="store_true", help="no MQTT link: an offline gate")
     args = parser.parse_args()
     taps = 3_000 if args.quick else 20_000
     rng = random.Random(42)
@@ -91,6 +95,7 @@ def main() -> None:
     print(f"python: {platform.python_version()}, sqlite WAL synchronous=FULL")
     print(f"records: {RECORDS}")
     print(f"taps: {taps} (90 % listed, 10 % unknown)")
+    print(f"link: {'off (offline gate)' if args.no_link else 'on, outbox acked as it fills'}")
     with tempfile.TemporaryDirectory() as tmp, Mosquitto(Path(tmp) / "mqtt") as broker:
         acker = Acker(broker.port, gate_key)
         config = GateConfig(
@@ -105,9 +110,9 @@ def main() -> None:
         gate.store.stage(records.build(listed))
         gate.store.swap_in(1, now, Schedules(), 0)
         gate.sync.downlink.applied(1)
-        gate.start(read=False)
+        gate.start(connect=not args.no_link, read=False)
         deadline = time.monotonic() + 10
-        while not gate.link.online and time.monotonic() < deadline:
+        while not args.no_link and not gate.link.online and time.monotonic() < deadline:
             time.sleep(0.01)
         relay = gate.door.relay
         assert relay is not None
@@ -135,7 +140,7 @@ def main() -> None:
             if i % 50 == 0:
                 threading.Event().wait(0.001)  # people arrive apart: let the link run
         settle = time.monotonic() + 10
-        while gate.store.depth() and time.monotonic() < settle:
+        while not args.no_link and gate.store.depth() and time.monotonic() < settle:
             time.sleep(0.05)
         depth = gate.store.depth()
         gate.stop()

@@ -86,6 +86,7 @@ class GateLink:
         self._hello_sent_at = 0.0
         self._hello_answered = False
         self._sent_high = 0
+        self._session = 0
         self._progress_at = 0.0
         self._next_status = 0.0
         self._status_version = -1
@@ -127,6 +128,7 @@ class GateLink:
             self._count("subscribe_refused")
             return
         with self._wake:
+            self._session += 1
             self._ready = True
             self._hello_answered = False
             self._want_hello = True
@@ -311,17 +313,20 @@ class GateLink:
             if self._sent_high > store.acked and now - self._progress_at > m.resend_s:
                 self._sent_high = store.acked  # no ack in time: send again from the ack
                 self._count("resent")
-            while self._ready and self._sent_high - store.acked < WINDOW_BATCHES * (
-                messages.MAX_BATCH
-            ):
-                rows = store.pending(after=self._sent_high, limit=messages.MAX_BATCH)
-                if not rows:
-                    break
-                entries = [messages.checkin_entry(*row) for row in rows]
-                self._publish("checkin", messages.checkin_batch(self.gate, store.sid, entries))
-                if self._sent_high <= store.acked:
+        window = WINDOW_BATCHES * messages.MAX_BATCH
+        while self._ready and self._sent_high - store.acked < window:
+            session, after = self._session, self._sent_high
+            rows = store.pending(after=after, limit=messages.MAX_BATCH)
+            if not rows:
+                break
+            entries = [messages.checkin_entry(*row) for row in rows]
+            self._publish("checkin", messages.checkin_batch(self.gate, store.sid, entries))
+            with self._wake:
+                if session != self._session:
+                    break  # reconnected meanwhile: that session starts from its ack
+                if after <= store.acked:
                     self._progress_at = now
-                self._sent_high = rows[-1][0]
+                self._sent_high = max(self._sent_high, rows[-1][0])
 
     def __repr__(self) -> str:
         state = "online" if self._ready else "offline"

@@ -79,7 +79,7 @@ def hub_url() -> Iterator[str]:
     ClaimHandler.tokens = {"good-token"}
     ClaimHandler.requests = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), ClaimHandler)
-    thread = Thread(target=server.serve_forever, daemon=True)
+    thread = Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
