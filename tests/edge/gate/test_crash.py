@@ -158,6 +158,11 @@ def test_kill_9_during_list_download_leaves_the_old_or_the_new_list_whole(
     assert interrupted >= 1  # at least one kill really landed mid-download
 
 
+def state(hub: HubSim) -> str | None:
+    """The gate's retained status as the hub last saw it."""
+    return hub.status.get(GATE, {}).get("state")
+
+
 class Observer:
     """Records the seqs of every check-in batch on the gate's uplink, by run."""
 
@@ -199,7 +204,9 @@ def test_kill_9_while_tapping_loses_no_check_in_and_resends_nothing_acked(
             gate = GateProcess(config, tmp_path / "gate.log", script)
             stop_after = rng.randrange(100, 600)
             eventually(lambda g=gate, n=stop_after: len(g.printed) >= n, timeout=20)
+            hub.wait_for(lambda: state(hub) == "online", 10)
             gate.kill()
+            hub.wait_for(lambda: state(hub) == "offline", 10)  # the broker sent the last will
             time.sleep(0.3)  # what the killed process sent reaches the observer first
             with GateStore(db) as store:
                 acked, last = store.acked, store.last_seq
@@ -212,7 +219,9 @@ def test_kill_9_while_tapping_loses_no_check_in_and_resends_nothing_acked(
             eventually(lambda: committed(db, "SELECT count(*) FROM outbox") == [(0,)], timeout=10)
             resent = [seq for seq in observer.seen.get(run + 1, []) if seq <= acked]
             assert resent == [], "the restarted gate resent check-ins the hub had acked"
+            hub.wait_for(lambda: state(hub) == "online", 10)
             assert restarted.terminate() == 0
+            hub.wait_for(lambda: state(hub) == "offline", 10)  # said so itself, retained
         with GateStore(db) as store:
             assert store.depth() == 0
             assert hub.stored_seqs(GATE, store.sid) == set(range(1, store.last_seq + 1))
