@@ -14,7 +14,7 @@ import typer
 
 from edge.gate.cli import app as gate_app
 from gatehouse.demo import demo_command
-from hub.dunning.cli import app as dunning_app
+from hub.cli import app as hub_app
 
 app = typer.Typer(
     help="Gatehouse: access control and billing for gyms, clubs and makerspaces.",
@@ -22,7 +22,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(gate_app, name="gate")
-app.add_typer(dunning_app, name="dunning")
+app.add_typer(hub_app, name="hub")
 app.command("demo")(demo_command)
 
 

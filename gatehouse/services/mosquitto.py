@@ -46,6 +46,8 @@ class Mosquitto:
     :param port: TCP port on 127.0.0.1 (default: a free one).
     :param persistence: keep retained messages and sessions across restarts.
     :param extra: more configuration lines.
+    :param config: run this existing configuration file instead of writing one (e.g. a
+        ``gatehouse hub broker-config`` folder's); *port* must be its listener's port.
     """
 
     def __init__(
@@ -56,6 +58,7 @@ class Mosquitto:
         port: int | None = None,
         persistence: bool = False,
         extra: str = "",
+        config: str | Path | None = None,
     ) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -66,7 +69,7 @@ class Mosquitto:
         self.persistence = persistence
         self.extra = extra
         self.proc: subprocess.Popen[bytes] | None = None
-        self.conf_path = self.workdir / "mosquitto.conf"
+        self.conf_path = Path(config) if config else self.workdir / "mosquitto.conf"
         self.log_path = self.workdir / "mosquitto.log"
 
     def write_config(self) -> Path:

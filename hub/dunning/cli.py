@@ -1,9 +1,9 @@
-"""``gatehouse dunning``: check policy files and preview what a policy does.
+"""``gatehouse hub dunning``: check policy files and preview what a policy does.
 
 ::
 
-    gatehouse dunning check club/policies/strict.yaml club/segments.yaml
-    gatehouse dunning preview default --failed-at 2026-12-01T02:00 --timezone Asia/Bangkok
+    gatehouse hub dunning check club/policies/strict.yaml club/segments.yaml
+    gatehouse hub dunning preview default --failed-at 2026-12-01T02:00 --timezone Asia/Bangkok
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Play a policy forward for one case to see what it would do and when.
 
-Staff (and the ``gatehouse dunning preview`` command) use it to read a policy as a
+Staff (and the ``gatehouse hub dunning preview`` command) use it to read a policy as a
 timeline before putting it live. Every charge is assumed to be declined with
 *decline_reason*, every other action to succeed; time jumps from one
 :func:`~hub.dunning.engine.next_wakeup` to the next, so a month plays in milliseconds::

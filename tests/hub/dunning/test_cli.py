@@ -1,4 +1,4 @@
-"""``gatehouse dunning check`` and ``preview``."""
+"""``gatehouse hub dunning check`` and ``preview``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hub.dunning.segments import BUILTIN_SEGMENTS
 
 def test_check_accepts_the_shipped_files() -> None:
     files = [str(p) for p in sorted(BUILTIN_POLICY_DIR.glob("*.yaml"))] + [str(BUILTIN_SEGMENTS)]
-    result = CliRunner().invoke(app, ["dunning", "check", *files])
+    result = CliRunner().invoke(app, ["hub", "dunning", "check", *files])
     assert result.exit_code == 0, result.output
     assert "policy default v1, 14 steps" in result.output
     assert "segmentation, 4 rules" in result.output
@@ -26,7 +26,7 @@ def test_check_lists_problems_and_fails(tmp_path: Path) -> None:
         "  - {day: 0, kind: send_message, channel: fax, template: reminder, tone: polite}\n",
         encoding="utf-8",
     )
-    result = CliRunner().invoke(app, ["dunning", "check", str(bad)])
+    result = CliRunner().invoke(app, ["hub", "dunning", "check", str(bad)])
     assert result.exit_code == 1
     assert "strict.yaml is not a valid file" in result.output
     assert "steps[0] (send_message).channel" in result.output
@@ -34,7 +34,7 @@ def test_check_lists_problems_and_fails(tmp_path: Path) -> None:
 
 def test_preview_prints_the_default_timeline() -> None:
     result = CliRunner().invoke(
-        app, ["dunning", "preview", "default", "--failed-at", "2026-12-01T02:00:00"]
+        app, ["hub", "dunning", "preview", "default", "--failed-at", "2026-12-01T02:00:00"]
     )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
@@ -46,6 +46,6 @@ def test_preview_prints_the_default_timeline() -> None:
 
 
 def test_preview_refuses_unknown_policy_and_timezone() -> None:
-    assert CliRunner().invoke(app, ["dunning", "preview", "nope"]).exit_code != 0
-    result = CliRunner().invoke(app, ["dunning", "preview", "--timezone", "Mars/Base"])
+    assert CliRunner().invoke(app, ["hub", "dunning", "preview", "nope"]).exit_code != 0
+    result = CliRunner().invoke(app, ["hub", "dunning", "preview", "--timezone", "Mars/Base"])
     assert result.exit_code != 0 and "unknown timezone" in result.output

@@ -1,0 +1,1 @@
+"""Simulated parts of the product for load tests and benchmarks (real protocol, real broker)."""

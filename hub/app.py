@@ -1,0 +1,98 @@
+"""The hub's FastAPI application, built by a factory so every test builds its own.
+
+::
+
+    app = create_app(Settings(database_url="sqlite:///hub.db"), clock=ManualClock(...))
+
+Pass *mqtt* (a started :class:`~hub.mqtt.service.HubMqtt`) to let the API send
+commands to gates, or ``start_mqtt=True`` to have the app start and stop its own MQTT
+service with its lifespan (what ``gatehouse hub serve`` does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError, IntegrityError
+
+from gatehouse.clock import Clock, SystemClock
+from hub.api.routes import api_router
+from hub.core.config import Settings, get_settings
+from hub.core.db import make_engine
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    engine: Engine | None = None,
+    mqtt: Any = None,
+    start_mqtt: bool = False,
+) -> FastAPI:
+    """Build the hub's API.
+
+    :param settings: defaults to :func:`~hub.core.config.get_settings` (the environment).
+    :param clock: the hub's clock (default: the system clock).
+    :param engine: database engine (default: one for ``settings.database_url``).
+    :param mqtt: a running MQTT service for commands; ``None`` answers them with 503.
+    :param start_mqtt: start an MQTT service for the app's lifetime.
+    """
+    settings = settings or get_settings()
+    clock = clock or SystemClock()
+    engine = engine or make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service = None
+        if start_mqtt and settings.mqtt_enabled and app.state.mqtt is None:
+            from hub.mqtt.service import HubMqtt
+
+            service = HubMqtt(engine=engine, settings=settings, clock=clock).start()
+            app.state.mqtt = service
+        try:
+            yield
+        finally:
+            if service is not None:
+                service.stop()
+                app.state.mqtt = None
+
+    app = FastAPI(
+        title="Gatehouse hub",
+        version="1",
+        description="Members, cards, entitlements, gates and check-ins of a Gatehouse hub.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.engine = engine
+    app.state.mqtt = mqtt
+    app.include_router(api_router)
+
+    @app.exception_handler(IntegrityError)
+    async def _conflict(_r: Request, _e: IntegrityError) -> JSONResponse:
+        return JSONResponse({"detail": "conflicts with existing data"}, status_code=409)
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def _out_of_range(_r: Request, _e: Exception) -> JSONResponse:
+        return JSONResponse({"detail": "a value is out of range"}, status_code=422)
+
+    @app.exception_handler(ValidationError)
+    async def _invalid(_r: Request, err: ValidationError) -> JSONResponse:
+        errors = [
+            {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in err.errors()
+        ]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, Any]:
+        running = app.state.mqtt is not None
+        return {"status": "ok", "mqtt": "running" if running else "off"}
+
+    return app

@@ -1,0 +1,1 @@
+"""The hub's foundations: settings, database engine and sessions, secrets and hashes."""

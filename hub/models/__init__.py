@@ -1,0 +1,56 @@
+"""The hub's data model (SQLModel): one module per group of tables.
+
+Every table uses SQLModel's default name (the class name in lower case) and an integer
+``id``.  Per entity there are ``XBase`` (shared fields), ``XCreate`` / ``XUpdate`` (what
+the API accepts), ``X`` (the table) and ``XPublic`` (what the API returns).
+
+=============  ==========================================================
+table          what it holds
+=============  ==========================================================
+site           premises: topic slug, IANA time zone, sealed card secret,
+               access-list version
+zone, door     zones 0-15 of a site; doors and the zone each belongs to
+schedule       weekly windows (site time) referenced by list records
+member, card   people and their RFID cards (UID kept, shown as last 4)
+entitlement    what a member may enter, when, until when, from what source
+gate           door nodes, credentials, fleet state; gateclaim, gatestore
+checkin        every decided tap, unique on (gate, store_id, seq)
+auditlog       who did what, before/after
+user, apitoken console users (argon2) and bearer tokens (hashed)
+aclentry,      each site's current list and its change history
+aclchange
+=============  ==========================================================
+"""
+
+from hub.models.acl import AclChange, AclEntry
+from hub.models.base import UTCDateTime, as_unix
+from hub.models.checkin import AuditLog, CheckIn
+from hub.models.entitlement import Entitlement
+from hub.models.gate import Gate, GateClaim, GateKind, GateStore
+from hub.models.member import Card, Member, MemberStatus
+from hub.models.site import Door, Schedule, Site, Zone
+from hub.models.user import APIToken, Role, User
+
+__all__ = [
+    "APIToken",
+    "AclChange",
+    "AclEntry",
+    "AuditLog",
+    "Card",
+    "CheckIn",
+    "Door",
+    "Entitlement",
+    "Gate",
+    "GateClaim",
+    "GateKind",
+    "GateStore",
+    "Member",
+    "MemberStatus",
+    "Role",
+    "Schedule",
+    "Site",
+    "UTCDateTime",
+    "User",
+    "Zone",
+    "as_unix",
+]
