@@ -183,12 +183,12 @@ class GateController:
         self.counts[name] = self.counts.get(name, 0) + 1
 
     # -- door events and commands ------------------------------------------------------
-    def remote_unlock(self, command: int | None = None) -> Decision:
+    def remote_unlock(self, command: int | None = None, pulse_ms: int | None = None) -> Decision:
         """Open the door for a hub command; recorded (with the command number) first."""
         with self._lock:
             now, trusted = self.clock.now()
             seq = self.store.record(now, None, rules.REMOTE, self._flags(trusted), command=command)
-            self.door.grant()
+            self.door.grant(pulse_ms)
             return self._done(Decision(seq, True, rules.REMOTE, trusted))
 
     def exit_pressed(self) -> Decision:

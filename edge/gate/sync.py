@@ -10,8 +10,8 @@ and chunk checks); what passes is applied:
 * a delta is applied in one transaction;
 * an ack drops the check-ins the hub has stored;
 * commands: ``time`` (``args.now``: the hub's clock), ``unlock`` (recorded, then the
-  door opens), ``enroll`` (the next tap within ``args.seconds`` goes to ``up/enroll``),
-  ``resync`` (ask for a snapshot).
+  door opens for ``args.seconds``, or its configured pulse), ``enroll`` (the next tap
+  within ``args.seconds`` goes to ``up/enroll``), ``resync`` (ask for a snapshot).
 
 Anything refused is counted in :attr:`GateSync.rejected` by code and logged; the door
 carries on with the list it had::
@@ -37,6 +37,16 @@ from protocol.errors import Gap, Malformed, ProtocolError
 from protocol.schedule import Schedules
 
 log = logging.getLogger(__name__)
+
+MAX_UNLOCK_S = 3600  # a remote unlock holds the door at most an hour
+MAX_ENROLL_S = 600
+
+
+def _positive(value: Any, limit: float) -> float | None:
+    """*value* if it is a number of seconds in (0, limit], else None (use the default)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if 0 < value <= limit else None
 
 
 class GateSync:
@@ -191,16 +201,15 @@ class GateSync:
     def _command(self, cmd: dict[str, Any]) -> str:
         op, n, args = cmd["op"], cmd["n"], cmd.get("args") or {}
         if op == "unlock":
-            self.controller.remote_unlock(command=n)  # persists n with the check-in
+            seconds = _positive(args.get("seconds"), MAX_UNLOCK_S)
+            pulse_ms = int(seconds * 1000) if seconds else None
+            self.controller.remote_unlock(command=n, pulse_ms=pulse_ms)  # n saved with it
             return "unlock"
         self.store.set_last_cmd(n)
         if op == "time":
             self.clock.set_hub_time(args["now"])
         elif op == "enroll":
-            seconds = args.get("seconds")
-            if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds <= 0:
-                seconds = None  # the configured enroll_timeout_s
-            self.controller.start_enroll(seconds)
+            self.controller.start_enroll(_positive(args.get("seconds"), MAX_ENROLL_S))
         elif op == "resync":
             self.request_snapshot()
         return op

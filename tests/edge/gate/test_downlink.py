@@ -114,16 +114,16 @@ def test_remote_unlock_is_recorded_then_opens_and_a_replayed_command_is_refused(
 ) -> None:
     gate = synced(hub, make_gate)
     key = hub.keys[GATE]
-    cmd = envelope.seal_json(key, messages.command(GATE, 2**50, "unlock", clock.timestamp()))
-    send(hub, "cmd", cmd)
+    n = hub.send_cmd(GATE, "unlock")
     eventually(lambda: pins.pin(RELAY).state)
-    assert gate.store.last_cmd == 2**50
+    assert gate.store.last_cmd == n
     timers.advance(seconds=3)
     assert not pins.pin(RELAY).state
-    send(hub, "cmd", cmd)  # the same command again
+    replay = messages.command(GATE, n, "unlock", clock.timestamp())  # the same, byte for byte
+    send(hub, "cmd", envelope.seal_json(key, replay))
     eventually(lambda: gate.sync.rejected.get("replay") == 1)
     assert not pins.pin(RELAY).state
-    old = messages.command(GATE, 2**50 + 1, "unlock", clock.timestamp() - 3600)
+    old = messages.command(GATE, n + 1, "unlock", clock.timestamp() - 3600)
     send(hub, "cmd", envelope.seal_json(key, old))  # signed, but an hour old
     eventually(lambda: gate.sync.rejected.get("stale") == 1)
     assert not pins.pin(RELAY).state
@@ -131,6 +131,12 @@ def test_remote_unlock_is_recorded_then_opens_and_a_replayed_command_is_refused(
         lambda: [row for rows in hub.entries.values() for row in rows.values() if row[3] == 9]
     )
     assert len(stored) == 1 and stored[0][2] == ""  # reason remote, no card key
+    hub.send_cmd(GATE, "unlock", {"seconds": 10})  # held open as long as the hub asks
+    eventually(lambda: pins.pin(RELAY).state)
+    timers.advance(seconds=9.9)
+    assert pins.pin(RELAY).state
+    timers.advance(seconds=0.1)
+    assert not pins.pin(RELAY).state
 
 
 def test_enroll_mode_sends_the_next_tap_to_the_hub_instead_of_deciding(
