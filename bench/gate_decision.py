@@ -10,7 +10,10 @@ committed with ``synchronous=FULL`` (an fsync) and the relay command.
     .venv/bin/python bench/gate_decision.py [--quick] [--no-link]
 
 ``--no-link`` leaves the MQTT link off (the gate offline), to separate what the link's
-threads add to the tail from what the disk and the decision cost.
+threads add to the tail from what the disk and the decision cost.  The
+``bare_sqlite_commit`` lines measure the disk's floor in the same folder first: a
+one-row insert committed with ``synchronous=FULL`` and no gate code at all.  Set
+``TMPDIR`` to put the store elsewhere (an SD card on a Pi; tmpfs to take the disk out).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import os
 import platform
 import random
 import secrets
+import sqlite3
 import sys
 import tempfile
 import threading
@@ -76,6 +80,23 @@ class Acker:
         self.client.loop_stop()
 
 
+def bare_commit_latencies(folder: Path, n: int) -> list[float]:
+    """The disk's floor: a one-row insert committed with synchronous=FULL, no gate code."""
+    db = sqlite3.connect(str(folder / "floor.db"), isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE t (seq INTEGER PRIMARY KEY, body BLOB)")
+    out = []
+    for i in range(n):
+        start = time.perf_counter_ns()
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO t VALUES (?, ?)", (i, b"x" * 40))
+        db.execute("COMMIT")
+        out.append((time.perf_counter_ns() - start) / 1e6)
+    db.close()
+    return sorted(out)
+
+
 def percentile(sorted_values: list[float], p: float) -> float:
     index = min(len(sorted_values) - 1, max(0, round(p / 100 * len(sorted_values)) - 1))
     return sorted_values[index]
@@ -98,6 +119,8 @@ def main() -> None:
     print(f"taps: {taps} (90 % listed, 10 % unknown), {PAUSE_S * 1000:.0f} ms apart")
     print(f"link: {'off (offline gate)' if args.no_link else 'on, outbox acked as it fills'}")
     with tempfile.TemporaryDirectory() as tmp, Mosquitto(Path(tmp) / "mqtt") as broker:
+        floor = bare_commit_latencies(Path(tmp), 500 if args.quick else 2000)
+        print(f"store folder: {tmp}")
         acker = Acker(broker.port, gate_key)
         config = GateConfig(
             gate=GateSection(
@@ -158,6 +181,8 @@ def main() -> None:
     print(f"outbox_commit_p50: {percentile(commits, 50):.3f} ms")
     print(f"outbox_commit_p99: {percentile(commits, 99):.3f} ms")
     print(f"decision_without_commit_p99: {percentile(rest, 99):.3f} ms")
+    print(f"bare_sqlite_commit_p50: {percentile(floor, 50):.3f} ms")
+    print(f"bare_sqlite_commit_p99: {percentile(floor, 99):.3f} ms")
 
 
 if __name__ == "__main__":
