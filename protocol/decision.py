@@ -40,6 +40,10 @@ NO_LIST = const(8)
 REMOTE = const(9)
 REENTRY = const(10)
 CLOCK = const(11)
+# Door events, recorded as check-ins with no card key (not decisions).
+EXIT = const(12)
+FORCED = const(13)
+HELD_OPEN = const(14)
 
 REASONS = (
     "granted",
@@ -54,6 +58,9 @@ REASONS = (
     "remote",
     "reentry",
     "clock",
+    "exit",
+    "forced",
+    "held_open",
 )
 
 # Reasons that open the door.
