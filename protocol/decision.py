@@ -20,13 +20,15 @@ Rules, checked in this order (the first that fails gives the reason):
 6. anti-passback: with ``FLAG_PASSBACK``, no admission in the last *passback_s*
    seconds                                            -> else ``PASSBACK``
 7. metered cards (``FLAG_METERED``) need *remaining* > 0, unless this is a re-entry
-   within the window                                  -> else ``NO_VISITS``
+   within the window                                  -> else ``NO_VISITS``.
+   *remaining* defaults to the visits the record carries (:func:`records.visits`);
+   a gate that admitted the card offline since passes what is left after those.
 """
 
 import struct
 
 from protocol.compat import const
-from protocol.records import FLAG_BLOCKED, FLAG_METERED, FLAG_PASSBACK, FORMAT
+from protocol.records import FLAG_BLOCKED, FLAG_METERED, FLAG_PASSBACK, FORMAT, VISITS_SHIFT
 
 GRANTED = const(0)
 UNKNOWN = const(1)
@@ -40,6 +42,10 @@ NO_LIST = const(8)
 REMOTE = const(9)
 REENTRY = const(10)
 CLOCK = const(11)
+# Door events, recorded as check-ins with no card key (not decisions).
+EXIT = const(12)
+FORCED = const(13)
+HELD_OPEN = const(14)
 
 REASONS = (
     "granted",
@@ -54,6 +60,9 @@ REASONS = (
     "remote",
     "reentry",
     "clock",
+    "exit",
+    "forced",
+    "held_open",
 )
 
 # Reasons that open the door.
@@ -76,7 +85,7 @@ def decide(
     :param schedules: a :class:`protocol.schedule.Schedules` of the site.
     :param last_admit: unix time this card was last admitted here, or ``None``.
     :param int passback_s: anti-passback window in seconds (0 = off).
-    :param remaining: visits left for a metered card (``None`` = not known, deny).
+    :param remaining: visits left for a metered card (``None``: as the record says).
     :param reentry_until: a metered card re-entering before this time is admitted
         without using a visit (reason ``REENTRY``).
     :returns: ``(allow, reason)``.
@@ -102,7 +111,9 @@ def decide(
     if flags & FLAG_METERED:
         if reentry_until is not None and now < reentry_until:
             return True, REENTRY
-        if remaining is None or remaining <= 0:
+        if remaining is None:
+            remaining = flags >> VISITS_SHIFT
+        if remaining <= 0:
             return False, NO_VISITS
     return True, GRANTED
 

@@ -7,7 +7,7 @@ Layout (big-endian)::
     8      4    valid_until  unix seconds; the card is admitted while now < valid_until
     12     2    zones        bit z set = admitted at doors of zone z (0-15)
     14     1    schedule     schedule id; 0 = at any time
-    15     1    flags        FLAG_* bits below
+    15     1    flags        FLAG_* bits 0-3; bits 4-7 = visits left (metered cards)
 
 A list is the concatenation of records in strictly ascending ``card_key`` order, so a
 gate finds a card with a binary search over a buffer, an SQLite index or a flash file::
@@ -27,8 +27,26 @@ FORMAT = ">8sIHBB"
 
 FLAG_BLOCKED = const(1)  # card or member blocked by staff: deny with reason "blocked"
 FLAG_PASSBACK = const(2)  # anti-passback applies to this card
-FLAG_METERED = const(4)  # visits are counted (packs, pay-per-visit)
-FLAGS_KNOWN = const(7)
+FLAG_METERED = const(4)  # visits are counted at the gate (visit packs, day passes)
+FLAG_DAYPASS = const(8)  # a visit lasts until local midnight (re-entry all day)
+FLAGS_KNOWN = const(15)
+VISITS_SHIFT = const(4)
+VISITS_MAX = const(15)  # counts above are sent as 15: a gate offline for 15 visits stops
+
+
+def visits(flags):
+    """Visits left that a metered record carries (0-15; 15 means 15 or more)."""
+    return flags >> VISITS_SHIFT
+
+
+def with_visits(flags, count):
+    """*flags* carrying *count* visits left, saturated at :data:`VISITS_MAX`."""
+    if count < 0:
+        count = 0
+    if count > VISITS_MAX:
+        count = VISITS_MAX
+    return (flags & FLAGS_KNOWN) | (count << VISITS_SHIFT)
+
 
 MAX_U32 = 0xFFFFFFFF
 

@@ -78,3 +78,14 @@ def test_decision_matches_its_rules(valid_until: int, now: int, zone: int, zones
     allow, reason = decide(rec, now, zone, Schedules())
     assert allow == (now < valid_until and bool(zones >> zone & 1))
     assert allow == (reason in ALLOWING)
+
+
+@given(st.integers(0, 15), st.integers(-5, 100))
+def test_visits_ride_in_the_flags_byte_and_saturate(low_flags: int, count: int) -> None:
+    flags = records.with_visits(low_flags, count)
+    assert flags & records.FLAGS_KNOWN == low_flags
+    assert records.visits(flags) == max(0, min(count, records.VISITS_MAX))
+    rec = records.pack(b"k" * 8, 2_000_000_000, 1, 0, flags | records.FLAG_METERED)
+    allow, _ = decide(rec, 0, 0, Schedules())
+    blocked = bool(low_flags & records.FLAG_BLOCKED)
+    assert allow == (records.visits(flags) > 0 and not blocked)

@@ -158,6 +158,7 @@ def record_vectors():
         (k, 1798761600, 0b11, 0, 0),
         (bytes(8), 0, 0, 0, 0),
         (b"\xff" * 8, 0xFFFFFFFF, 0xFFFF, 255, 7),
+        (k, 1798761600, 1, 0, 4 | 8 | 9 << 4),
     ]
     packed = [
         {
@@ -364,7 +365,16 @@ def decision_vectors():
     )
     add("metered with visits", r(flags=4), MON_UTC, 0, "granted", remaining=3)
     add("metered with none left", r(flags=4), MON_UTC, 0, "no_visits", remaining=0)
-    add("metered, count unknown", r(flags=4), MON_UTC, 0, "no_visits")
+    add("metered, record carries no visits", r(flags=4), MON_UTC, 0, "no_visits")
+    add("metered, record carries 3 visits", r(flags=4 | 3 << 4), MON_UTC, 0, "granted")
+    add(
+        "metered, 3 carried but all used offline",
+        r(flags=4 | 3 << 4),
+        MON_UTC,
+        0,
+        "no_visits",
+        remaining=0,
+    )
     add(
         "metered re-entry in window",
         r(flags=4),

@@ -1,0 +1,331 @@
+"""The gate's local store: access list, outbox and state in one SQLite file.
+
+Everything the door needs to decide, and everything it must not lose, lives here:
+
+* ``access`` — the list in force: 16-byte :mod:`protocol.records`, keyed by card key;
+* ``staging`` — a snapshot being downloaded; swapped in whole, in one transaction,
+  only after :meth:`protocol.downlink.Downlink.finish` verified it, so a crash
+  mid-download leaves the old list in force;
+* ``outbox`` — check-ins by ``seq`` under the store's random id, kept until the hub
+  acks them;
+* ``admits`` — last admission per card, for anti-passback;
+* ``state`` — store id, list version, issue time, schedules, acked seq, last command.
+
+The file runs in WAL mode.  Check-ins, list swaps, deltas and command numbers commit
+with ``synchronous=FULL``: a check-in is on disk when :meth:`record` returns, before
+the relay moves.  What can be redone commits without waiting for the disk: chunks of a
+download (thrown away on restart anyway) and acks (the hub repeats its ack in reply to
+the next ``hello``, before the gate sends anything).  Reads for the hub link go through
+a second connection, and checkpoints through a third (:meth:`checkpoint`), so neither
+holds up a tap.  A wiped store gets a new store id, so its check-ins starting again at
+seq 1 never collide with the old ones::
+
+    store = GateStore("/var/lib/gatehouse/gate.db")
+    seq = store.record(ts=now, card_key=key, reason=GRANTED, flags=0)
+    store.ack(seq)                        # the hub has it: the row goes
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from protocol.records import RECORD_SIZE
+from protocol.schedule import Schedules
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS access (card_key BLOB PRIMARY KEY, record BLOB NOT NULL)
+    WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS staging (card_key BLOB PRIMARY KEY, record BLOB NOT NULL)
+    WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY,
+    ts INTEGER NOT NULL,
+    card_key BLOB,
+    reason INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    flags INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS admits (card_key BLOB PRIMARY KEY, ts INTEGER NOT NULL)
+    WITHOUT ROWID;
+"""
+
+_DEFAULTS = {
+    "version": "0",
+    "issued": "0",
+    "schedules": '{"w": {}, "tz": []}',
+    "passback_s": "0",
+    "acked": "0",
+    "last_cmd": "0",
+}
+
+# One check-in row: (seq, ts, card_key or None, reason, list version, flags).
+Row = tuple[int, int, bytes | None, int, int, int]
+
+
+class GateStore:
+    """The SQLite store of one gate; safe to share between threads.
+
+    :param path: the database file (created, with a new store id, if missing).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = self._connect()
+        self._lock = threading.RLock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA wal_autocheckpoint=0")  # see checkpoint()
+        with self._tx():
+            for stmt in _SCHEMA.split(";"):
+                if stmt.strip():
+                    self._db.execute(stmt)
+            for key, value in _DEFAULTS.items():
+                self._db.execute("INSERT OR IGNORE INTO state VALUES (?, ?)", (key, value))
+            self._db.execute(
+                "INSERT OR IGNORE INTO state VALUES ('sid', ?)", (secrets.token_hex(8),)
+            )
+            # A download cut short by a crash or restart is worthless: start it over.
+            self._db.execute("DELETE FROM staging")
+        self.sid: str = self._get("sid")
+        self.version = int(self._get("version"))
+        self.issued = int(self._get("issued"))
+        self.passback_s = int(self._get("passback_s"))
+        self.schedules = Schedules.from_json(json.loads(self._get("schedules")))
+        self.acked = int(self._get("acked"))
+        self.last_cmd = int(self._get("last_cmd"))
+        high = self._db.execute("SELECT max(seq) FROM outbox").fetchone()[0]
+        self.last_seq = max(self.acked, high or 0)
+        self._reader = self._connect()
+        self._read_lock = threading.Lock()
+        self._checkpointer: sqlite3.Connection | None = None
+        self._checkpoint_lock = threading.Lock()
+
+    # -- plumbing ------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA busy_timeout=5000")
+        db.execute("PRAGMA synchronous=FULL")
+        return db
+
+    @contextmanager
+    def _tx(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction; *durable* ones are on disk when it ends."""
+        with self._lock:
+            if not durable:
+                self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            finally:
+                if not durable:
+                    self._db.execute("PRAGMA synchronous=FULL")
+
+    def _read(self, sql: str, *args: Any) -> list[Any]:
+        with self._read_lock:
+            return self._reader.execute(sql, args).fetchall()
+
+    def checkpoint(self) -> None:
+        """Copy committed pages from the WAL into the database file (PASSIVE).
+
+        Runs on its own connection and does not block taps; the daemon calls it every
+        few seconds instead of letting a tap's commit run it.
+        """
+        with self._checkpoint_lock:
+            if self._checkpointer is None:
+                self._checkpointer = self._connect()
+            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+    def _get(self, key: str) -> str:
+        row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return row[0]
+
+    @staticmethod
+    def _set(db: sqlite3.Connection, key: str, value: Any) -> None:
+        db.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (key, str(value)))
+
+    # -- access list ---------------------------------------------------------------
+    def lookup(self, card_key: bytes) -> bytes | None:
+        """The record of *card_key* in the list in force, or ``None``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT record FROM access WHERE card_key = ?", (card_key,)
+            ).fetchone()
+        return row[0] if row else None
+
+    def count(self) -> int:
+        """Records in the list in force."""
+        return int(self._read("SELECT count(*) FROM access")[0][0])
+
+    def list_bytes(self) -> bytes:
+        """The list in force as one sorted buffer (for checks; 1.6 MB per 100k cards)."""
+        rows = self._read("SELECT record FROM access ORDER BY card_key")
+        return b"".join(r[0] for r in rows)
+
+    def list_sha(self) -> str:
+        """sha256 hex of :meth:`list_bytes`, as a manifest states it."""
+        return hashlib.sha256(self.list_bytes()).hexdigest()
+
+    def begin_staging(self) -> None:
+        """Start a new download: forget any half-received one."""
+        with self._tx(durable=False) as db:
+            db.execute("DELETE FROM staging")
+
+    def stage(self, data: bytes) -> None:
+        """Append verified record bytes of one chunk to the download."""
+        rows = (
+            (data[i : i + 8], data[i : i + RECORD_SIZE]) for i in range(0, len(data), RECORD_SIZE)
+        )
+        with self._tx(durable=False) as db:
+            db.executemany("INSERT INTO staging VALUES (?, ?)", rows)
+
+    def staged(self) -> int:
+        """Records received so far for the download in progress."""
+        return int(self._read("SELECT count(*) FROM staging")[0][0])
+
+    def swap_in(self, version: int, issued: int, schedules: Schedules, passback_s: int) -> None:
+        """Make the staged list the list in force, in one transaction."""
+        with self._tx() as db:
+            db.execute("DROP TABLE access")
+            db.execute("ALTER TABLE staging RENAME TO access")
+            db.execute(
+                "CREATE TABLE staging (card_key BLOB PRIMARY KEY, record BLOB NOT NULL)"
+                " WITHOUT ROWID"
+            )
+            self._set(db, "version", version)
+            self._set(db, "issued", issued)
+            self._set(db, "schedules", json.dumps(schedules.to_json()))
+            self._set(db, "passback_s", passback_s)
+        self.version, self.issued = version, issued
+        self.schedules, self.passback_s = schedules, passback_s
+
+    def apply_delta(
+        self, version: int, add: Iterable[bytes], delete: Iterable[bytes], issued: int
+    ) -> None:
+        """Apply a verified delta (records to add or replace, keys to drop) atomically."""
+        with self._tx() as db:
+            db.executemany("DELETE FROM access WHERE card_key = ?", ((k,) for k in delete))
+            db.executemany("INSERT OR REPLACE INTO access VALUES (?, ?)", ((r[:8], r) for r in add))
+            self._set(db, "version", version)
+            if issued > self.issued:
+                self._set(db, "issued", issued)
+        self.version = version
+        self.issued = max(self.issued, issued)
+
+    # -- outbox --------------------------------------------------------------------
+    def record(
+        self,
+        ts: int,
+        card_key: bytes | None,
+        reason: int,
+        flags: int = 0,
+        admitted: bool = False,
+        command: int | None = None,
+    ) -> int:
+        """Append one check-in and commit it to disk; returns its seq.
+
+        :param admitted: also note the admission time for anti-passback.
+        :param command: the number of the command that caused it (remote unlock),
+            stored in the same transaction so a replay after a restart is refused.
+        """
+        with self._tx() as db:
+            seq = self.last_seq + 1
+            db.execute(
+                "INSERT INTO outbox VALUES (?, ?, ?, ?, ?, ?)",
+                (seq, ts, card_key, reason, self.version, flags),
+            )
+            if admitted and card_key is not None:
+                db.execute("INSERT OR REPLACE INTO admits VALUES (?, ?)", (card_key, ts))
+            if command is not None:
+                self._set(db, "last_cmd", command)
+            self.last_seq = seq
+        if command is not None:
+            self.last_cmd = command
+        return seq
+
+    def last_admit(self, card_key: bytes) -> int | None:
+        """When *card_key* was last admitted here (unix seconds), or ``None``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT ts FROM admits WHERE card_key = ?", (card_key,)
+            ).fetchone()
+        return row[0] if row else None
+
+    def pending(self, after: int = 0, limit: int = 500) -> list[Row]:
+        """Up to *limit* unacked check-ins with seq above *after*, oldest first."""
+        return self._read(
+            "SELECT seq, ts, card_key, reason, version, flags FROM outbox"
+            " WHERE seq > ? ORDER BY seq LIMIT ?",
+            max(after, self.acked),
+            limit,
+        )
+
+    def depth(self) -> int:
+        """Check-ins not yet acked by the hub."""
+        return int(self._read("SELECT count(*) FROM outbox")[0][0])
+
+    def ack(self, seq: int) -> bool:
+        """The hub stored everything up to *seq*: drop those rows.  False if not news.
+
+        An ack beyond the last seq written is capped (it cannot be about this store).
+        """
+        seq = min(seq, self.last_seq)
+        if seq <= self.acked:
+            return False
+        with self._tx(durable=False) as db:  # a lost ack is repeated after the next hello
+            db.execute("DELETE FROM outbox WHERE seq <= ?", (seq,))
+            self._set(db, "acked", seq)
+        self.acked = seq
+        return True
+
+    # -- state ---------------------------------------------------------------------
+    def set_last_cmd(self, n: int) -> None:
+        """Persist the number of the last command accepted."""
+        with self._tx() as db:
+            self._set(db, "last_cmd", n)
+        self.last_cmd = n
+
+    def summary(self) -> dict[str, Any]:
+        """What ``gatehouse gate status`` prints."""
+        return {
+            "sid": self.sid,
+            "version": self.version,
+            "records": self.count(),
+            "issued": self.issued,
+            "outbox": self.depth(),
+            "acked": self.acked,
+            "last_seq": self.last_seq,
+            "last_cmd": self.last_cmd,
+        }
+
+    def close(self) -> None:
+        with self._lock, self._read_lock, self._checkpoint_lock:
+            self._reader.close()
+            if self._checkpointer is not None:
+                self._checkpointer.close()
+            self._db.close()
+
+    def __enter__(self) -> GateStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"<GateStore {self.path.name} sid={self.sid} v{self.version}"
+            f" acked={self.acked} last_seq={self.last_seq}>"
+        )
