@@ -83,15 +83,17 @@ class Door:
         self._beep_i = 0
         self.buzzer.pulse(pattern[0], now)
 
-    def grant(self, now=None):
-        # Unlock for pulse_ms, green LED on meanwhile, one short beep.
+    def grant(self, now=None, ms=None):
+        # Unlock for ms (default pulse_ms), green LED on meanwhile, one short beep.
         if now is None:
             now = time.ticks_ms()
+        if ms is None:
+            ms = self.pulse_ms
         self.grants += 1
         self.red.set(False)
         self.red.until = None
-        self.relay.pulse(self.pulse_ms, now)
-        self.green.pulse(self.pulse_ms, now)
+        self.relay.pulse(ms, now)
+        self.green.pulse(ms, now)
         self._beep(_BEEP_GRANT, now)
 
     def deny(self, now=None):

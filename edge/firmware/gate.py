@@ -169,14 +169,16 @@ class Gate:
         self.schedules = self._load_schedules()
         self.clock.raise_floor(self.store.issued)
 
-    def unlock(self, now, flags):
-        # Remote unlock: recorded like a tap (reason "remote"), then the door opens.
-        self.outbox.append(now, None, REMOTE, self.store.version, flags)
-        self.door.grant()
+    def unlock(self, now, flags, ms=None):
+        # Remote unlock: recorded like a tap (reason "remote"), then the door opens for
+        # ms (default: the configured pulse).
+        seq = self.outbox.append(now, None, REMOTE, self.store.version, flags)
+        self.door.grant(None, ms)
+        self.log("unlock ms=%d seq=%d" % (ms or self.door.pulse_ms, seq))
 
     def enroll_for(self, seconds):
         # The next tap within seconds is sent to the hub as a UID, not decided.
-        self._enroll_until = time.ticks_add(time.ticks_ms(), seconds * 1000)
+        self._enroll_until = time.ticks_add(time.ticks_ms(), int(seconds * 1000))
 
     # -- the loop -----------------------------------------------------------------------
 

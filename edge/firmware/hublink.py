@@ -25,7 +25,17 @@ from protocol.errors import ProtocolError
 
 FW = "gatehouse-mpy/0.1"
 _HELLO_GAP_MS = const(5000)
+_ENROLL_S = const(60)
 _ENROLL_MAX_S = const(600)
+_UNLOCK_MAX_S = const(3600)
+
+
+def _seconds(args, limit):
+    # args["seconds"] if it is a number in (0, limit], else None (use the default).
+    value = args.get("seconds")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value if 0 < value <= limit else None
 
 
 def _is_chunk(payload):
@@ -217,12 +227,10 @@ class HubLink:
         if op == "unlock":
             now, trusted = self.g.clock.now()
             flags = 0 if trusted else messages.CI_UNTRUSTED_CLOCK
-            self.g.unlock(now, flags)
+            seconds = _seconds(args, _UNLOCK_MAX_S)
+            self.g.unlock(now, flags, int(seconds * 1000) if seconds else None)
         elif op == "enroll":
-            seconds = args.get("s", 60)
-            if not isinstance(seconds, int) or seconds <= 0:
-                seconds = 60
-            self.g.enroll_for(min(seconds, _ENROLL_MAX_S))
+            self.g.enroll_for(_seconds(args, _ENROLL_MAX_S) or _ENROLL_S)
         elif op == "resync":
             self._resync()
 

@@ -194,3 +194,26 @@ def test_the_demo_broker_amqtt_serves_the_firmware_too(
             hub.revoke(bytes.fromhex(MEMBER))
             gate.wait_for(lambda line: "via=delta" in line)
             assert gate.status()["acked"] == 1
+
+
+def test_enroll_mode_sends_the_next_uid_and_unlock_holds_for_its_seconds(
+    broker: Mosquitto, keys: tuple[bytes, bytes], tmp_path: Path
+) -> None:
+    hub = _hub(broker, keys)
+    cfg = gate_config(broker.port, *keys, hold_ms=0)  # the same card twice in a row
+    with hub, firmware(cfg, tmp_path / "gate") as gate:
+        gate.wait_for("list v=")
+        start = gate.mark()
+        hub.send_cmd(GATE, "enroll", {"seconds": 30})
+        gate.wait_for("cmd op=enroll", start=start)
+        gate.tap("04c0ffee")
+        gate.wait_for("enroll uid=04c0ffee", start=start)
+        hub.wait_for(lambda: hub.enrolls == [(GATE, bytes.fromhex("04c0ffee"))])
+        assert _tap(gate, "04c0ffee")["reason"] == "unknown"  # enroll mode was one tap
+
+        start = gate.mark()
+        hub.send_cmd(GATE, "unlock", {"seconds": 7.5})
+        assert gate.wait_for("unlock ", start=start).startswith("unlock ms=7500 seq=2")
+        hub.send_cmd(GATE, "unlock", {"seconds": 86400})  # beyond an hour: the pulse
+        assert gate.wait_for("unlock ms=300 ", start=start)
+        hub.wait_for(lambda: hub.stored_seqs(GATE) == {1, 2, 3})
