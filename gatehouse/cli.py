@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import typer
 
+from edge.fwbuild.cli import app as firmware_app
 from edge.gate.cli import app as gate_app
 from gatehouse.demo import demo_command
 from hub.cli import app as hub_app
@@ -22,6 +23,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(gate_app, name="gate")
+app.add_typer(firmware_app, name="firmware")
 app.add_typer(hub_app, name="hub")
 app.command("demo")(demo_command)
 
