@@ -35,6 +35,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from gatehouse.services import die_with_parent
 from gatehouse.services.micropython import micropython_binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,6 +91,7 @@ class FirmwareProcess:
             env=env,
             text=True,
             bufsize=1,
+            preexec_fn=die_with_parent,
         )
         self._reader = threading.Thread(target=self._read, args=(self.proc,), daemon=True)
         self._reader.start()

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from gatehouse.services import free_port, wait_for_port
+from gatehouse.services import die_with_parent, free_port, wait_for_port
 
 
 class MosquittoMissing(RuntimeError):
@@ -107,6 +107,7 @@ class Mosquitto:
             [binary, "-c", str(self.conf_path)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            preexec_fn=die_with_parent,
         )
         try:
             wait_for_port(self.host, self.port, timeout)

@@ -22,7 +22,7 @@ from email.policy import default
 from pathlib import Path
 from types import TracebackType
 
-from gatehouse.services import free_port, wait_for_port
+from gatehouse.services import die_with_parent, free_port, wait_for_port
 
 
 class SmtpServer:
@@ -49,7 +49,9 @@ class SmtpServer:
             "-c", "aiosmtpd.handlers.Mailbox", str(self.maildir),
         ]  # fmt: skip
         log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
+        )
         log.close()
         try:
             wait_for_port(self.host, self.port, timeout=15)

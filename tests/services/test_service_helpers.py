@@ -75,3 +75,32 @@ def test_manual_clock_moves_only_when_told() -> None:
         pass
     else:
         raise AssertionError("clock ran backwards")
+
+
+def test_service_processes_die_with_the_process_that_started_them() -> None:
+    """A test run killed by a timeout leaves no broker or gate running behind it."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import subprocess, sys, time\n"
+        "from gatehouse.services import die_with_parent\n"
+        "p = subprocess.Popen(['sleep', '60'], preexec_fn=die_with_parent)\n"
+        "print(p.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the child outlived its parent")

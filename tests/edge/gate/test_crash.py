@@ -25,6 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.gate.config import dump_config
 from edge.gate.store import GateStore
+from gatehouse.services import die_with_parent
 from gatehouse.services.mosquitto import Mosquitto
 from protocol import envelope, messages, records, topics
 from tests.edge.gate.conftest import Keys
@@ -42,7 +43,11 @@ class GateProcess:
         cmd += ["--simulate"] + (["--script", str(script)] if script else [])
         self.log = log.open("ab")
         self.proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            preexec_fn=die_with_parent,
         )
         self.printed: list[int] = []
         self._reader = threading.Thread(target=self._read, daemon=True)

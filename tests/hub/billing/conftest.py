@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from gatehouse.services import free_port, wait_for_port
+from gatehouse.services import die_with_parent, free_port, wait_for_port
 
 # Runs localstripe's own server, saving its store into argv[1] instead of /tmp.
 LAUNCHER = """
@@ -56,6 +56,7 @@ def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        preexec_fn=die_with_parent,
     )
     try:
         try:
