@@ -1,0 +1,168 @@
+"""Console fixtures: a hub app with one user per role, signed-in test clients, rows.
+
+``console`` is a hub app on a fresh SQLite database (no MQTT) with a site, a door, a
+gate and one user per role; ``console.client(Role.MANAGER)`` is a ``TestClient``
+signed in through the login form, and ``console.csrf(client)`` reads the session's
+form token from a page.  The browser tests (``test_browser.py``) start a real server
+and Mosquitto of their own.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from gatehouse.clock import ManualClock
+from hub.app import create_app
+from hub.core.config import Settings
+from hub.core.db import make_engine
+from hub.core.security import hash_password
+from hub.migrations import upgrade
+from hub.models import CheckIn, Door, Gate, Member, Role, Site, User
+from hub.services.gates import provision_gate
+from tests.hub.factories import Factory
+
+PASSWORD = "correct horse battery"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def email_of(role: Role) -> str:
+    return f"{role.value.replace('_', '-')}@club.example"
+
+
+def login(client: TestClient, email: str, password: str = PASSWORD, **extra: str):  # type: ignore[no-untyped-def]
+    """Sign in through the form (GET for its token, then POST); returns the POST answer."""
+    page = client.get("/console/login")
+    match = _CSRF.search(page.text)
+    assert match, page.text[:500]
+    data = {"email": email, "password": password, "csrf_token": match.group(1), **extra}
+    return client.post("/console/login", data=data)
+
+
+def csrf_of(client: TestClient, path: str = "/console/account") -> str:
+    """The session's CSRF token, read from a page's form."""
+    page = client.get(path)
+    match = _CSRF.search(page.text)
+    assert match, f"no form token on {path}: {page.status_code}"
+    return match.group(1)
+
+
+@dataclass
+class Console:
+    """A hub app with its console, rows to point at, and signed-in clients."""
+
+    app: object
+    engine: Engine
+    settings: Settings
+    clock: ManualClock
+    site: Site
+    door: Door
+    gate: Gate
+    member: Member
+    users: dict[Role, User] = field(default_factory=dict)
+
+    def session(self) -> Session:
+        s = Session(self.engine, expire_on_commit=False)
+        s.info["settings"] = self.settings
+        return s
+
+    def anonymous(self) -> TestClient:
+        return TestClient(self.app, follow_redirects=False)  # type: ignore[arg-type]
+
+    def client(self, role: Role) -> TestClient:
+        c = self.anonymous()
+        answer = login(c, email_of(role))
+        assert answer.status_code == 303, answer.text[:300]
+        return c
+
+    def csrf(self, client: TestClient) -> str:
+        return csrf_of(client)
+
+    def add_checkin(
+        self, ts: datetime, *, member: Member | None = None, allowed: bool = True
+    ) -> CheckIn:
+        with self.session() as s:
+            row = CheckIn(
+                gate_id=self.gate.id or 0,
+                site_id=self.site.id or 0,
+                door_id=self.door.id,
+                member_id=member.id if member else None,
+                store_id=secrets.token_hex(8),
+                seq=1,
+                ts=ts,
+                card_key="00" * 8,
+                reason="granted" if allowed else "unknown",
+                allowed=allowed,
+                list_version=1,
+                received_at=ts,
+            )
+            s.add(row)
+            s.commit()
+            return row
+
+
+@lru_cache(maxsize=1)
+def password_hash() -> str:
+    """The argon2 hash of :data:`PASSWORD`, made once (hashing takes a good part of a
+    second here)."""
+    return hash_password(PASSWORD)
+
+
+def build_console(db_url: str, clock: ManualClock, **settings_kw: object) -> Console:
+    settings = Settings(database_url=db_url, mqtt_enabled=False, **settings_kw)  # type: ignore[arg-type]
+    engine = make_engine(db_url)
+    with Session(engine, expire_on_commit=False) as s:
+        s.info["settings"] = settings
+        make = Factory(s, clock)
+        site = make.site()
+        door = make.door(site)
+        gate, _, _ = provision_gate(
+            s, site=site, door=door, slug="front-door", kind="pi", clock=clock, settings=settings
+        )
+        member = make.member()
+        users = {}
+        for role in Role:
+            user = User(
+                email=email_of(role), full_name=f"{role.value} user", role=role.value,
+                password_hash=password_hash(), created_at=clock.now(),
+            )  # fmt: skip
+            s.add(user)
+            users[role] = user
+        s.commit()
+    app = create_app(settings, clock=clock, engine=engine)
+    return Console(app, engine, settings, clock, site, door, gate, member, users)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty database at the latest schema, made once and copied per test."""
+    path = tmp_path_factory.mktemp("console-template") / "hub.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def console_db_url(migrated_template: Path, tmp_path: Path) -> str:
+    """A fresh migrated SQLite database (a copy of the template)."""
+    path = tmp_path / "console.db"
+    shutil.copyfile(migrated_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def console(console_db_url: str, clock: ManualClock) -> Iterator[Console]:
+    """A hub app with the console, a site, door, gate, member and a user per role."""
+    c = build_console(console_db_url, clock)
+    yield c
+    c.engine.dispose()
