@@ -7,6 +7,7 @@ email (known or not) the answer for that email is "too many attempts" for 15 min
 from __future__ import annotations
 
 import secrets
+from functools import lru_cache
 from typing import Annotated
 from urllib.parse import quote
 
@@ -25,8 +26,11 @@ from hub.models import User
 
 router = APIRouter()
 
-#: Checked when the email is unknown, so both answers take as long.
-_DUMMY_HASH = hash_password("gatehouse-not-a-password")
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Checked when the email is unknown, so both answers take as long."""
+    return hash_password("gatehouse-not-a-password")
 
 
 def landing_for(role: str) -> str:
@@ -139,7 +143,7 @@ def login(
             status_code=429,
         )  # fmt: skip
     user = db.exec(select(User).where(User.email == email.strip())).first() if email else None
-    good = verify_password(password, user.password_hash if user else _DUMMY_HASH)
+    good = verify_password(password, user.password_hash if user else _dummy_hash())
     if user is None or not user.active or not good:
         locked = throttle.record_failure(db, keys, now)
         db.commit()
