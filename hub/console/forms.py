@@ -48,6 +48,24 @@ _TYPES = {
 }
 
 
+def text_field(form: FormData, name: str, limit: int = 300) -> str:
+    """One field as it was typed; ``""`` when absent, not text, or longer than *limit*
+    (an overlong password or token is simply wrong, never cut to fit)."""
+    value = form.get(name)
+    if not isinstance(value, str) or len(value) > limit:
+        return ""
+    return value
+
+
+def int_param(value: str | None, default: int = 0, low: int = 0, high: int = 2**31 - 1) -> int:
+    """A whole number from a query or form value; *default* when it is not one or out of
+    ``[low, high]`` (a page filter never answers "invalid", it just ignores it)."""
+    if value is None or not value.isascii() or not value.isdigit() or len(value) > 19:
+        return default
+    number = int(value)
+    return number if low <= number <= high else default
+
+
 def form_fields(form: FormData, names: Iterable[str]) -> dict[str, str | None]:
     """The named text fields, stripped; empty ones become ``None`` (absent)."""
     data: dict[str, str | None] = {}
@@ -56,6 +74,16 @@ def form_fields(form: FormData, names: Iterable[str]) -> dict[str, str | None]:
         text = value.strip()[: MAX_FIELD + 1] if isinstance(value, str) else ""
         data[name] = text or None
     return data
+
+
+def bad_characters(data: dict[str, str | None], t: Translator) -> dict[str, str]:
+    """A message for each field holding control characters (NUL and the like): they have
+    no place in a name or a note, and PostgreSQL refuses NUL outright."""
+    errors = {}
+    for name, value in data.items():
+        if value and any(ord(ch) < 32 and ch not in "\t\r\n" for ch in value):
+            errors[name] = t("form.invalid_characters")
+    return errors
 
 
 def present(data: dict[str, str | None]) -> dict[str, str]:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.api.deps import SessionDep
 from hub.console import sessions, totp
-from hub.console.deps import AnyViewer, Viewer
+from hub.console.deps import AnyViewer, FormDep, Viewer
+from hub.console.forms import text_field
 from hub.console.i18n import LANGUAGES
 from hub.console.qr import qr_svg
 from hub.console.routes.auth import safe_next
@@ -48,11 +47,11 @@ def account(request: Request, viewer: AnyViewer) -> HTMLResponse:
 def set_language(
     request: Request,
     db: SessionDep,
+    form: FormDep,
     viewer: AnyViewer,
-    language: Annotated[str, Form(max_length=8)] = "",
-    next: Annotated[str, Form(max_length=600)] = "",
 ) -> Response:
     """Switch the console's language for this user (kept for their next sign-in)."""
+    language, next = text_field(form, "language", 8), text_field(form, "next", 600)
     if language in LANGUAGES:
         viewer.user.language = language
         db.add(viewer.user)
@@ -70,12 +69,11 @@ def set_language(
 def change_password(
     request: Request,
     db: SessionDep,
+    form: FormDep,
     viewer: AnyViewer,
-    current: Annotated[str, Form(max_length=300)] = "",
-    new: Annotated[str, Form(max_length=300)] = "",
-    repeat: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
     """Change the password; every other session of this user ends."""
+    current, new, repeat = (text_field(form, n) for n in ("current", "new", "repeat"))
     t = viewer.t
     errors = {}
     if not verify_password(current, viewer.user.password_hash):
@@ -115,10 +113,11 @@ def totp_start(request: Request, db: SessionDep, viewer: AnyViewer) -> Response:
 def totp_confirm(
     request: Request,
     db: SessionDep,
+    form: FormDep,
     viewer: AnyViewer,
-    code: Annotated[str, Form(max_length=50)] = "",
 ) -> Response:
     """Turn two-factor sign-in on once a code from the app matches."""
+    code = text_field(form, "code", 50)
     user = viewer.user
     clock, settings = request.app.state.clock, request.app.state.settings
     if user.totp_enabled or not user.totp_secret_enc:
@@ -142,10 +141,11 @@ def totp_confirm(
 def totp_disable(
     request: Request,
     db: SessionDep,
+    form: FormDep,
     viewer: AnyViewer,
-    password: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
     """Turn two-factor sign-in off (needs the password)."""
+    password = text_field(form, "password")
     user = viewer.user
     if not verify_password(password, user.password_hash):
         return _page(

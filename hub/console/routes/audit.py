@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import col, func, select
 
 from hub.api.deps import SessionDep
 from hub.console.deps import AuditViewer, pick_site
+from hub.console.forms import int_param
 from hub.console.web import render
 from hub.models import AuditLog, User
 
@@ -23,12 +22,14 @@ def audit_log(
     request: Request,
     db: SessionDep,
     viewer: AuditViewer,
-    action: Annotated[str, Query(max_length=64)] = "",
-    entity: Annotated[str, Query(max_length=32)] = "",
-    actor: Annotated[str, Query(max_length=80)] = "",
-    offset: Annotated[int, Query(ge=0, le=10**7)] = 0,
+    action: str = "",
+    entity: str = "",
+    actor: str = "",
+    offset: str = "",
 ) -> HTMLResponse:
     """Newest first; filter by action (prefix), entity and actor."""
+    action, entity, actor = action[:64], entity[:32], actor[:80]
+    start = int_param(offset, 0, 0, 10**7)
     q = select(AuditLog)
     count = select(func.count()).select_from(AuditLog)
     filters = []
@@ -41,11 +42,11 @@ def audit_log(
     for f in filters:
         q = q.where(f)
         count = count.where(f)
-    rows = db.exec(q.order_by(col(AuditLog.id).desc()).offset(offset).limit(PAGE_SIZE)).all()
+    rows = db.exec(q.order_by(col(AuditLog.id).desc()).offset(start).limit(PAGE_SIZE)).all()
     users = {f"user:{u.id}": u.full_name for u in db.exec(select(User)).all()}
     site = pick_site(db, None)
     return render(
         request, "audit.html", viewer=viewer, timezone=site.timezone if site else "UTC",
         rows=rows, total=int(db.exec(count).one()), users=users, action=action, entity=entity,
-        actor=actor, offset=offset, page_size=PAGE_SIZE,
+        actor=actor, offset=start, page_size=PAGE_SIZE,
     )  # fmt: skip

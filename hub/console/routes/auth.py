@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import secrets
 from functools import lru_cache
-from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import select
 
 from hub.api.deps import SessionDep
 from hub.console import sessions, throttle, totp
-from hub.console.deps import AnyViewer, client_address, csrf_ok
+from hub.console.deps import AnyViewer, FormDep, client_address, csrf_ok
+from hub.console.forms import text_field
 from hub.console.i18n import LANGUAGES, Translator, normalise_language
 from hub.console.permissions import Perm, permissions_of
 from hub.console.web import console_of, render
@@ -119,12 +119,11 @@ def login_form(request: Request, db: SessionDep, next: str | None = None) -> Res
 def login(
     request: Request,
     db: SessionDep,
-    email: Annotated[str, Form(max_length=300)] = "",
-    password: Annotated[str, Form(max_length=300)] = "",
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
-    next: Annotated[str, Form(max_length=600)] = "",
+    form: FormDep,
 ) -> Response:
     """Check the password (and throttle); start a session or ask for the TOTP code."""
+    email, password = text_field(form, "email"), text_field(form, "password")
+    csrf_token, next = text_field(form, "csrf_token", 200), text_field(form, "next", 600)
     app = request.app
     settings, clock = app.state.settings, app.state.clock
     t = _anon_translator(request)
@@ -204,11 +203,11 @@ def totp_form(request: Request, db: SessionDep, next: str | None = None) -> Resp
 def totp_check(
     request: Request,
     db: SessionDep,
-    code: Annotated[str, Form(max_length=50)] = "",
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
-    next: Annotated[str, Form(max_length=600)] = "",
+    form: FormDep,
 ) -> Response:
     """Check the code; a good one completes the sign-in (with a fresh session token)."""
+    code, csrf_token = text_field(form, "code", 50), text_field(form, "csrf_token", 200)
+    next = text_field(form, "next", 600)
     app = request.app
     settings, clock = app.state.settings, app.state.clock
     found = _pending(request, db)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import col, func, select
 
 from hub.api.deps import SessionDep
 from hub.console.attendance import day_bounds, local_day
 from hub.console.deps import CheckinViewer, pick_site, sites
+from hub.console.forms import int_param
 from hub.console.web import render
 from hub.models import CheckIn, Door, Gate, Member
 
@@ -25,17 +25,19 @@ def checkins(
     request: Request,
     db: SessionDep,
     viewer: CheckinViewer,
-    day: Annotated[str, Query(max_length=10)] = "",
-    result: Annotated[str, Query(max_length=8)] = "",
-    gate: Annotated[int, Query(ge=0, lt=2**31)] = 0,
-    site: Annotated[str, Query(max_length=32)] = "",
-    offset: Annotated[int, Query(ge=0, le=10**7)] = 0,
+    day: str = "",
+    result: str = "",
+    gate: str = "",
+    site: str = "",
+    offset: str = "",
 ) -> HTMLResponse:
     """The taps of one day at the club (today by default)."""
-    chosen = pick_site(db, site or None)
+    gate_id, start_at = int_param(gate), int_param(offset, 0, 0, 10**7)
+    result = result if result in ("allowed", "denied") else ""
+    chosen = pick_site(db, site[:32] or None)
     timezone = chosen.timezone if chosen else "UTC"
     try:
-        the_day = date.fromisoformat(day) if day else None
+        the_day = date.fromisoformat(day) if day and len(day) == 10 else None
     except ValueError:
         the_day = None
     the_day = the_day or local_day(request.app.state.clock.now(), timezone)
@@ -53,13 +55,13 @@ def checkins(
         filters.append(CheckIn.site_id == chosen.id)
     if result in ("allowed", "denied"):
         filters.append(CheckIn.allowed == (result == "allowed"))
-    if gate:
-        filters.append(CheckIn.gate_id == gate)
+    if gate_id:
+        filters.append(CheckIn.gate_id == gate_id)
     for f in filters:
         q = q.where(f)
         count = count.where(f)
     rows = db.exec(
-        q.order_by(col(CheckIn.ts).desc(), col(CheckIn.id).desc()).offset(offset).limit(PAGE_SIZE)
+        q.order_by(col(CheckIn.ts).desc(), col(CheckIn.id).desc()).offset(start_at).limit(PAGE_SIZE)
     ).all()
     gate_rows = db.exec(
         select(Gate, Door).join(Door, col(Door.id) == Gate.door_id).order_by(col(Gate.id))
@@ -67,6 +69,6 @@ def checkins(
     return render(
         request, "checkins.html", viewer=viewer, timezone=timezone,
         rows=[{"checkin": c, "member": m, "door": d, "gate": g} for c, m, d, g in rows],  # type: ignore[misc]
-        total=int(db.exec(count).one()), day=the_day.isoformat(), result=result, gate=gate,
-        gates=gate_rows, site=chosen, sites=sites(db), offset=offset, page_size=PAGE_SIZE,
+        total=int(db.exec(count).one()), day=the_day.isoformat(), result=result, gate=gate_id,
+        gates=gate_rows, site=chosen, sites=sites(db), offset=start_at, page_size=PAGE_SIZE,
     )  # fmt: skip

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from hub.api.deps import SessionDep
 from hub.console.deps import FormDep, GateAdder, GateCommander, GateViewer, PageNotFound, sites
-from hub.console.forms import form_fields
+from hub.console.forms import bad_characters, form_fields
 from hub.console.qr import qr_svg
 from hub.console.web import render
 from hub.models import Door, Gate, GateKind, Site
@@ -170,7 +170,7 @@ def add_gate(request: Request, db: SessionDep, form: FormDep, viewer: GateAdder)
     values: dict[str, Any] = form_fields(
         form, ("site_id", "door_id", "new_door", "zone", "slug", "kind")
     )
-    errors: dict[str, str] = {}
+    errors: dict[str, str] = bad_characters(values, t)
     site = db.get(Site, _int(values["site_id"]) or 0) if _int(values["site_id"]) else None
     if site is None:
         errors["site_id"] = t("form.invalid_choice")

@@ -8,9 +8,8 @@ gate (:class:`hub.console.enroll.TapLog`), then fills it into the card form.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import select
@@ -24,7 +23,7 @@ from hub.console.deps import (
     MemberEditor,
     PageNotFound,
 )
-from hub.console.forms import field_errors, form_fields
+from hub.console.forms import bad_characters, field_errors, form_fields, int_param
 from hub.console.routes.members import get_member, render_member
 from hub.console.web import console_of
 from hub.models import Card, Entitlement, Gate, Site
@@ -58,6 +57,7 @@ def add_card(
     except ProtocolError:
         errors["uid"] = viewer.t("form.invalid_uid")
     label = values["label"]
+    errors.update(bad_characters({"label": label}, viewer.t))
     if label and len(label) > 80:
         errors["label"] = viewer.t("form.too_long", max_length=80)
     if not errors:
@@ -133,12 +133,13 @@ def enroll_taps(
     member_id: int,
     db: SessionDep,
     viewer: Enroller,
-    gate_id: Annotated[int, Query(ge=1, lt=2**31)],
-    after: Annotated[int, Query(ge=0, lt=2**62)] = 0,
+    gate_id: str = "",
+    after: str = "",
 ) -> JSONResponse:
     """Cards tapped at the gate since enroll mode started (newest last)."""
     get_member(db, member_id)
-    taps = console_of(request).taps.taps(gate_id=gate_id, after=after)
+    gate = int_param(gate_id, 0, 1)
+    taps = console_of(request).taps.taps(gate_id=gate, after=int_param(after, 0, 0, 2**62))
     out = []
     for n, tap in taps:
         card = db.exec(select(Card).where(Card.uid_hex == tap.uid)).first()
@@ -160,14 +161,15 @@ def add_note(
     """Note a call, a visit, an email or a remark."""
     member = get_member(db, member_id)
     values = form_fields(form, ("kind", "text"))
+    errors = bad_characters(values, viewer.t)
     try:
         data = MemberInteractionCreate.model_validate(
             {k: v for k, v in values.items() if v is not None}
         )
     except ValidationError as err:
-        return render_member(
-            request, db, viewer, member, note_errors=field_errors(err, viewer.t), status_code=422
-        )
+        errors = {**field_errors(err, viewer.t), **errors}
+    if errors:
+        return render_member(request, db, viewer, member, note_errors=errors, status_code=422)
     member_service.add_interaction(
         db, member=member, data=data, clock=request.app.state.clock, actor=viewer.actor,
         author_name=viewer.user.full_name,

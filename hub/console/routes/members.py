@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session, col, func, or_, select
 
 from hub.api.deps import SessionDep
@@ -21,7 +21,14 @@ from hub.console.deps import (
     sites,
 )
 from hub.console.formatting import local
-from hub.console.forms import field_errors, form_fields, present
+from hub.console.forms import (
+    bad_characters,
+    field_errors,
+    form_fields,
+    int_param,
+    present,
+    text_field,
+)
 from hub.console.permissions import Perm
 from hub.console.web import render
 from hub.models import (
@@ -45,6 +52,7 @@ from protocol.errors import ProtocolError
 router = APIRouter(prefix="/members")
 
 PAGE_SIZE = 50
+_DATE = TypeAdapter(date)
 FIELDS = (
     "first_name",
     "last_name",
@@ -110,16 +118,17 @@ def member_list(
     request: Request,
     db: SessionDep,
     viewer: MemberViewer,
-    q: Annotated[str, Query(max_length=100)] = "",
-    status: Annotated[str, Query(max_length=16)] = "",
-    offset: Annotated[int, Query(ge=0, le=10**7)] = 0,
+    q: str = "",
+    status: str = "",
+    offset: str = "",
 ) -> HTMLResponse:
     """Find members by name, email, phone or card UID."""
-    rows, total = _search(db, q.strip(), status, offset)
+    q, status, start = q[:100], status[:16], int_param(offset, 0, 0, 10**7)
+    rows, total = _search(db, q.strip(), status, start)
     site = pick_site(db, None)
     return render(
         request, "members/list.html", viewer=viewer, timezone=site.timezone if site else "UTC",
-        rows=rows, total=total, q=q, status=status, offset=offset, page_size=PAGE_SIZE,
+        rows=rows, total=total, q=q, status=status, offset=start, page_size=PAGE_SIZE,
         statuses=[s.value for s in MemberStatus],
     )  # fmt: skip
 
@@ -131,10 +140,14 @@ def _validate(form_data: dict[str, str | None], viewer: Viewer, today: date) -> 
         data = MemberCreate.model_validate(present(form_data))
     except ValidationError as err:
         errors = field_errors(err, viewer.t)
+    errors.update(bad_characters(form_data, viewer.t))
     dob = form_data.get("date_of_birth")
     if dob and "date_of_birth" not in errors:
-        born = date.fromisoformat(dob) if data is None else data.date_of_birth
-        if born is not None and not date(1900, 1, 1) <= born <= today:
+        try:
+            born = _DATE.validate_python(dob)
+        except ValidationError:
+            born = None
+        if born is None or not date(1900, 1, 1) <= born <= today:
             errors["date_of_birth"] = viewer.t("form.invalid_date")
     return (None if errors else data), errors
 
@@ -187,12 +200,14 @@ def member_page(
     member_id: int,
     db: SessionDep,
     viewer: MemberViewer,
-    enroll_gate: Annotated[int | None, Query(ge=1, lt=2**31)] = None,
-    after: Annotated[int, Query(ge=0, lt=2**62)] = 0,
+    enroll_gate: str = "",
+    after: str = "",
 ) -> HTMLResponse:
     """A member's profile: contact, status, cards, check-ins, entitlements, notes."""
     member = get_member(db, member_id)
-    return render_member(request, db, viewer, member, enroll_gate=enroll_gate, after=after)
+    gate = int_param(enroll_gate, 0, 1) or None
+    mark = int_param(after, 0, 0, 2**62)
+    return render_member(request, db, viewer, member, enroll_gate=gate, after=mark)
 
 
 def render_member(
@@ -312,10 +327,11 @@ def change_status(
     request: Request,
     member_id: int,
     db: SessionDep,
+    form: FormDep,
     viewer: MemberEditor,
-    action: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
     """Suspend, reinstate or cancel (the doors hear of it within a second)."""
+    action = text_field(form, "action", 16)
     member = get_member(db, member_id)
     if action not in STATUS_ACTIONS or action not in _allowed_actions(member):
         return RedirectResponse(

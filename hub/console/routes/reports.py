@@ -61,14 +61,14 @@ class Period:
 
 def _day(value: str) -> date | None:
     try:
-        return date.fromisoformat(value) if value else None
+        return date.fromisoformat(value) if len(value) == 10 else None
     except ValueError:
         return None
 
 
 def period_of(request: Request, db: Session, first: str, last: str, site: str) -> Period:
     """The report period asked for (default: the last 30 days up to today)."""
-    chosen = pick_site(db, site or None)
+    chosen = pick_site(db, site[:32] or None)
     timezone = chosen.timezone if chosen else "UTC"
     today = attendance.local_day(request.app.state.clock.now(), timezone)
     end = _day(last) or today
@@ -80,9 +80,9 @@ def period_of(request: Request, db: Session, first: str, last: str, site: str) -
     return Period(chosen, timezone, begin, end)
 
 
-From = Annotated[str, Query(alias="from", max_length=10)]
-To = Annotated[str, Query(alias="to", max_length=10)]
-SiteQ = Annotated[str, Query(max_length=32)]
+From = Annotated[str, Query(alias="from")]
+To = Annotated[str, Query(alias="to")]
+SiteQ = str
 
 
 @router.get("", response_class=HTMLResponse)

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from hub.api.deps import SessionDep
 from hub.console import sessions
 from hub.console.deps import FormDep, PageNotFound, UserManager, Viewer
-from hub.console.forms import field_errors, form_fields, present
+from hub.console.forms import bad_characters, field_errors, form_fields, present
 from hub.console.i18n import LANGUAGES
 from hub.console.permissions import PERMISSIONS
 from hub.console.web import render
@@ -54,12 +54,14 @@ def add_user(request: Request, db: SessionDep, form: FormDep, viewer: UserManage
     """Add a user with a first password (they change it from their account page)."""
     values = form_fields(form, ("email", "full_name", "role", "password", "language"))
     clock = request.app.state.clock
+    errors = bad_characters({k: v for k, v in values.items() if k != "password"}, viewer.t)
     try:
         data = UserCreate.model_validate(present(values))
     except ValidationError as err:
-        errors = field_errors(err, viewer.t)
+        errors = {**field_errors(err, viewer.t), **errors}
         if "password" in errors:
             errors["password"] = viewer.t("form.password_length", min=10)
+    if errors:
         values["password"] = None
         return _page(request, db, viewer, values, errors, 422)
     try:
