@@ -1,14 +1,14 @@
 """The hub's web console: server-rendered pages for owners, managers, front desk and
 installers, under ``/console`` of the hub's own app (no CDN, no build step).
 
-:func:`mount_console` adds it to an app (``hub.app.create_app`` does)::
+:func:`mount_console` adds it to an app (``hub.app.create_app`` does), and
+:func:`extend_console` plugs in more pages, words, templates, tiles and navigation::
 
     app = create_app(settings)           # /console is there
-    # later parts plug in their own pages, words, tiles and navigation:
-    mount_console(app, routers=(invoices.router,), locale_dirs=(BILLING_LOCALES,),
-                  tiles=(TileSource(Perm.BILLING_VIEW, billing_tiles, 20),),
-                  nav=(NavEntry("nav.invoices", "/console/invoices", Perm.BILLING_VIEW, 40),),
-                  template_dirs=(BILLING_TEMPLATES,))
+    extend_console(app, routers=(invoices.router,), locale_dirs=(BILLING_LOCALES,),
+                   template_dirs=(BILLING_TEMPLATES,),
+                   tiles=(TileSource(Perm.BILLING_VIEW, billing_tiles, 20),),
+                   nav=(NavEntry("nav.invoices", "/console/invoices", Perm.BILLING_VIEW, 40),))
 
 =====================  ==========================================================
 module                 what lives there
@@ -33,8 +33,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -45,7 +46,7 @@ from hub.console.routes import console_router
 from hub.console.tiles import TileSource, default_tiles
 from hub.console.web import STATIC, TEMPLATES, Console, console_of, make_templates, render
 
-__all__ = ["mount_console"]
+__all__ = ["extend_console", "mount_console"]
 
 
 def _wants_page(request: Request) -> bool:
@@ -56,7 +57,7 @@ def _wants_page(request: Request) -> bool:
 def mount_console(
     app: FastAPI,
     *,
-    routers: Iterable[object] = (),
+    routers: Iterable[APIRouter] = (),
     locale_dirs: Iterable[Path] = (),
     template_dirs: Iterable[Path] = (),
     tiles: Iterable[TileSource] = (),
@@ -64,31 +65,75 @@ def mount_console(
 ) -> Console:
     """Serve the console from *app* (pages, static files, error pages).
 
-    :param routers: more ``APIRouter``s of console pages (mounted under ``/console``).
-    :param locale_dirs: folders with more ``en.json`` / ``th.json`` messages.
-    :param template_dirs: folders with more templates (searched before the console's).
-    :param tiles: more dashboard tile sources.
-    :param nav: more navigation entries.
+    The keyword arguments are those of :func:`extend_console`.
     """
     if getattr(app.state, "console", None) is not None:
         raise RuntimeError("the console is already mounted on this app")
     console = Console(
-        catalog=Catalog.load([LOCALES, *locale_dirs]),
-        templates=make_templates([*template_dirs, TEMPLATES]),
-        nav=(*NAV, *nav),
-        tiles=(*default_tiles(), *tiles),
+        catalog=Catalog.load([LOCALES]),
+        templates=make_templates([TEMPLATES]),
+        nav=NAV,
+        tiles=default_tiles(),
     )
     app.state.console = console
-    app.include_router(console_router(tuple(routers)))  # type: ignore[arg-type]
+    app.include_router(console_router())
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
+    _add_error_pages(app)
+    extend_console(
+        app, routers=routers, locale_dirs=locale_dirs, template_dirs=template_dirs, tiles=tiles,
+        nav=nav,
+    )  # fmt: skip
+    return console
 
+
+def extend_console(
+    app: FastAPI,
+    *,
+    routers: Iterable[APIRouter] = (),
+    locale_dirs: Iterable[Path] = (),
+    template_dirs: Iterable[Path] = (),
+    tiles: Iterable[TileSource] = (),
+    nav: Iterable[NavEntry] = (),
+) -> Console:
+    """Add pages, words, templates, dashboard tiles and navigation to a mounted console.
+
+    :param routers: ``APIRouter``s of pages, mounted under ``/console`` (their routes
+        take the viewer through :func:`hub.console.deps.need`).
+    :param locale_dirs: folders with more ``en.json`` / ``th.json`` messages.
+    :param template_dirs: folders of templates (searched before the console's own, so
+        they can extend ``base.html`` and use ``macros.html``).
+    :param tiles: more dashboard tile sources.
+    :param nav: more navigation entries.
+    """
+    console = console_of_app(app)
+    routers, locale_dirs, template_dirs = list(routers), list(locale_dirs), list(template_dirs)
+    for router in routers:
+        app.include_router(router, prefix="/console", include_in_schema=False)
+    if locale_dirs:
+        console.locale_dirs = (*console.locale_dirs, *locale_dirs)
+        console.catalog = Catalog.load(console.locale_dirs)
+    if template_dirs:
+        console.template_dirs = (*template_dirs, *console.template_dirs)
+        console.templates = make_templates(console.template_dirs)
+    console.tiles = (*console.tiles, *tiles)
+    console.nav = (*console.nav, *nav)
+    return console
+
+
+def console_of_app(app: FastAPI) -> Console:
+    """The console mounted on *app*."""
+    console = getattr(app.state, "console", None)
+    if console is None:
+        raise RuntimeError("mount_console(app) first")
+    return console  # type: ignore[no-any-return]
+
+
+def _add_error_pages(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:
         if _wants_page(request):
             target = "/console/login/totp" if exc.second_factor else "/console/login"
             if not exc.second_factor:
-                from urllib.parse import quote
-
                 here = request.url.path
                 if request.url.query:
                     here += "?" + request.url.query
@@ -103,8 +148,6 @@ def mount_console(
     @app.exception_handler(PageNotFound)
     async def _not_found(request: Request, _exc: PageNotFound) -> Response:
         return _error_page(request, 404, "not_found")
-
-    return console
 
 
 def _error_page(request: Request, status_code: int, kind: str) -> Response:

@@ -47,6 +47,8 @@ class Console:
     nav: tuple[NavEntry, ...]
     tiles: tuple[TileSource, ...]
     taps: TapLog = field(default_factory=TapLog)
+    locale_dirs: tuple[Path, ...] = (HERE / "locales",)
+    template_dirs: tuple[Path, ...] = (HERE / "templates",)
 
 
 def make_templates(folders: Sequence[Path]) -> Jinja2Templates:

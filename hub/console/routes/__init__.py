@@ -2,7 +2,7 @@
 ``/console`` (kept out of the OpenAPI document).
 
 A new area (invoices, plans, dunning) adds its module to :data:`ROUTE_MODULES`, or
-passes its router to :func:`hub.console.mount_console` (``routers=``).  Every route must
+passes its router to :func:`hub.console.extend_console` (``routers=``).  Every route must
 take its viewer through :func:`hub.console.deps.need` — the route-walking test fails for
 a route that does not.
 """
@@ -37,12 +37,10 @@ ROUTE_MODULES = (
 )
 
 
-def console_router(extra: tuple[APIRouter, ...] = ()) -> APIRouter:
+def console_router() -> APIRouter:
     """Every console page under ``/console``."""
     router = APIRouter(prefix="/console", include_in_schema=False)
     router.add_api_route("", auth.console_home, methods=["GET"], response_class=HTMLResponse)
     for module in ROUTE_MODULES:
         router.include_router(module.router)
-    for extra_router in extra:
-        router.include_router(extra_router)
     return router
