@@ -9,6 +9,7 @@ and Mosquitto of their own.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import shutil
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -25,11 +27,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from gatehouse.clock import ManualClock
+from gatehouse.services.mosquitto import Mosquitto
+from gatehouse.sim.gates import SimGate
+from hub.access.keys import gate_key, site_card_secret
 from hub.app import create_app
 from hub.core.config import Settings
 from hub.core.db import make_engine
 from hub.migrations import upgrade
 from hub.models import CheckIn, Door, Gate, Member, Role, Site, User
+from hub.runtime import Hub
 from hub.services.gates import provision_gate
 from tests.hub.factories import Factory
 
@@ -119,9 +125,8 @@ def password_hash() -> str:
     return PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
 
 
-def build_console(db_url: str, clock: ManualClock, **settings_kw: object) -> Console:
-    settings = Settings(database_url=db_url, mqtt_enabled=False, **settings_kw)  # type: ignore[arg-type]
-    engine = make_engine(db_url)
+def seed(engine: Engine, settings: Settings, clock: ManualClock) -> dict[str, Any]:
+    """A site (Asia/Bangkok), its front door and gate, a member and a user per role."""
     with Session(engine, expire_on_commit=False) as s:
         s.info["settings"] = settings
         make = Factory(s, clock)
@@ -140,8 +145,16 @@ def build_console(db_url: str, clock: ManualClock, **settings_kw: object) -> Con
             s.add(user)
             users[role] = user
         s.commit()
+    return {"site": site, "door": door, "gate": gate, "member": member, "users": users}
+
+
+def build_console(db_url: str, clock: ManualClock, **settings_kw: object) -> Console:
+    """A console on *db_url* (migrated) without MQTT, seeded by :func:`seed`."""
+    settings = Settings(database_url=db_url, mqtt_enabled=False, **settings_kw)  # type: ignore[arg-type]
+    engine = make_engine(db_url)
+    rows = seed(engine, settings, clock)
     app = create_app(settings, clock=clock, engine=engine)
-    return Console(app, engine, settings, clock, site, door, gate, member, users)
+    return Console(app, engine, settings, clock, **rows)
 
 
 @pytest.fixture(scope="session")
@@ -166,3 +179,46 @@ def console(console_db_url: str, clock: ManualClock) -> Iterator[Console]:
     c = build_console(console_db_url, clock)
     yield c
     c.engine.dispose()
+
+
+@dataclass
+class LiveConsole(Console):
+    """A console on a whole running hub (MQTT service on a real Mosquitto)."""
+
+    hub: Hub | None = None
+    broker: Mosquitto | None = None
+    sims: list[SimGate] = field(default_factory=list)
+
+    def sim(self, gate: Gate | None = None) -> SimGate:
+        """A simulated gate for *gate* (default: the front door's), connected."""
+        gate = gate or self.gate
+        assert self.broker is not None
+        with self.session() as s:
+            row = s.get(Gate, gate.id)
+            site = s.get(Site, gate.site_id)
+            assert row is not None and site is not None
+            sim = SimGate(
+                host="127.0.0.1", port=self.broker.port, site=site.slug, gate=row.slug,
+                key=gate_key(s, row), card_secret=site_card_secret(s, site),
+                now=self.clock.timestamp,
+            )  # fmt: skip
+        self.sims.append(sim)
+        return sim.start()
+
+
+@pytest.fixture
+def live_console(
+    console_db_url: str, mosquitto: Mosquitto, clock: ManualClock
+) -> Iterator[LiveConsole]:
+    """The console of a running hub (API, MQTT service, Mosquitto), seeded by :func:`seed`."""
+    settings = Settings(database_url=console_db_url, mqtt_port=mosquitto.port, acl_poll_s=0.5)
+    hub = Hub(settings, clock=clock, migrate=False).start()
+    rows = seed(hub.engine, settings, clock)  # type: ignore[arg-type]
+    live = LiveConsole(hub.app, hub.engine, settings, clock, **rows, hub=hub, broker=mosquitto)  # type: ignore[arg-type]
+    try:
+        yield live
+    finally:
+        for sim in live.sims:
+            with contextlib.suppress(Exception):
+                sim.stop(graceful=False)
+        hub.stop()
