@@ -18,9 +18,10 @@ from markupsafe import Markup, escape
 
 
 def _nice_max(value: int) -> int:
-    """The smallest of 1, 2, 5 x 10^k that is at least *value* (at least 1)."""
-    if value <= 1:
-        return 1
+    """The smallest of 2, 5, 10, 20, 50, ... that is at least *value* (at least 2, so
+    the middle grid line is a whole number)."""
+    if value <= 2:
+        return 2
     scale = 1
     while True:
         for step in (1, 2, 5):

@@ -84,6 +84,16 @@ class Formats:
     def time(self, at: datetime | None) -> str:
         return formatting.clock_time(at, self.timezone)
 
+    def when(self, at: datetime | None) -> str:
+        """The time alone for today (site time), else date and time."""
+        if at is None:
+            return ""
+        same_day = (
+            formatting.local(at, self.timezone).date()
+            == formatting.local(self.now, self.timezone).date()
+        )
+        return self.time(at) if same_day else self.dt(at)
+
     def ago(self, at: datetime | None) -> str:
         return formatting.ago(at, self.now, self.t)
 

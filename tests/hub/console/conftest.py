@@ -10,12 +10,13 @@ and Mosquitto of their own.
 from __future__ import annotations
 
 import contextlib
+import random
 import re
 import secrets
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,11 @@ from sqlmodel import Session
 
 from gatehouse.clock import ManualClock
 from gatehouse.services.mosquitto import Mosquitto
+from gatehouse.services.web import AppServer
 from gatehouse.sim.gates import SimGate
 from hub.access.keys import gate_key, site_card_secret
 from hub.app import create_app
+from hub.console.attendance import day_bounds, local_day
 from hub.core.config import Settings
 from hub.core.db import make_engine
 from hub.migrations import upgrade
@@ -222,3 +225,99 @@ def live_console(
             with contextlib.suppress(Exception):
                 sim.stop(graceful=False)
         hub.stop()
+
+
+# -- a real browser against a real server -----------------------------------------------
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium_path() -> str:
+    """Debian's Chromium (``make test`` installs it); never a downloaded browser."""
+    for candidate in ("/usr/lib/chromium/chromium", "/usr/bin/chromium"):
+        if Path(candidate).exists():
+            return candidate
+    raise RuntimeError("chromium is not installed: scripts/setup-system.sh chromium")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the whole test session, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@dataclass
+class ServedHub:
+    """A running hub (MQTT on its own Mosquitto) behind a real HTTP server."""
+
+    url: str
+    live: LiveConsole
+    server: AppServer
+
+
+def _club_history(live: LiveConsole) -> None:
+    """A month of visits by a few members, so the charts have something to show."""
+    rng = random.Random(7)
+    names = [("Somchai", "Jaidee"), ("Malee", "Srisuk"), ("Ana", "Costa"), ("Ken", "Sato")]
+    with live.session() as s:
+        make = Factory(s, live.clock)
+        people = []
+        for first, last in names:
+            m = make.member()
+            m.first_name, m.last_name = first, last
+            m.email = f"{first.lower()}@example.com"
+            s.add(m)
+            make.card(m)
+            make.entitlement(m, live.site, days=60)
+            people.append(m)
+        make.changed(live.site)
+    today = local_day(live.clock.now(), live.site.timezone)
+    for day in range(1, 30):
+        midnight = day_bounds(today - timedelta(days=day), live.site.timezone)[0]
+        for _ in range(rng.randint(2, 9)):
+            hour = rng.choice([6, 7, 7, 8, 12, 17, 18, 18, 19, 20])
+            at = midnight + timedelta(hours=hour, minutes=rng.randint(0, 59))
+            live.add_checkin(at, member=rng.choice(people))
+
+
+@pytest.fixture(scope="module")
+def served_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedHub]:
+    """A seeded hub with a month of history, served over HTTP, with its own broker."""
+    from tests.hub.conftest import START
+
+    root = tmp_path_factory.mktemp("served-hub")
+    url = f"sqlite:///{root / 'hub.db'}"
+    upgrade(url)
+    clock = ManualClock(START)
+    with Mosquitto(root / "mosquitto") as broker:
+        settings = Settings(database_url=url, mqtt_port=broker.port, acl_poll_s=0.5)
+        hub = Hub(settings, clock=clock, migrate=False).start()
+        rows = seed(hub.engine, settings, clock)  # type: ignore[arg-type]
+        live = LiveConsole(hub.app, hub.engine, settings, clock, **rows, hub=hub, broker=broker)  # type: ignore[arg-type]
+        _club_history(live)
+        server = AppServer(hub.app).start()
+        try:
+            yield ServedHub(server.url, live, server)
+        finally:
+            server.stop()
+            for sim in live.sims:
+                with contextlib.suppress(Exception):
+                    sim.stop(graceful=False)
+            hub.stop()

@@ -21,6 +21,12 @@ def test_bars_are_proportional_on_a_round_scale() -> None:
     assert ">10</text>" in svg and ">5</text>" in svg  # axis: 0, 5, 10
     assert 'aria-label="Visits"' in svg and "<title>b: 5</title>" in svg
     assert _heights(str(bar_chart([7], ["x"], title="t")))[0] < 152  # 7 on a scale of 10
+    small = str(bar_chart([1, 0], ["a", "b"], title="t"))
+    assert [t for t in (">0</text>", ">1</text>", ">2</text>") if t in small] == [
+        ">0</text>",
+        ">1</text>",
+        ">2</text>",
+    ]  # whole numbers on the axis even for a single visit
 
 
 def test_labels_and_titles_are_escaped() -> None:
