@@ -22,11 +22,8 @@ def test_bars_are_proportional_on_a_round_scale() -> None:
     assert 'aria-label="Visits"' in svg and "<title>b: 5</title>" in svg
     assert _heights(str(bar_chart([7], ["x"], title="t")))[0] < 152  # 7 on a scale of 10
     small = str(bar_chart([1, 0], ["a", "b"], title="t"))
-    assert [t for t in (">0</text>", ">1</text>", ">2</text>") if t in small] == [
-        ">0</text>",
-        ">1</text>",
-        ">2</text>",
-    ]  # whole numbers on the axis even for a single visit
+    for label in (">0</text>", ">1</text>", ">2</text>"):  # whole numbers for one visit
+        assert label in small
 
 
 def test_labels_and_titles_are_escaped() -> None:
