@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -21,9 +23,7 @@ router = APIRouter(prefix="/account")
 MIN_PASSWORD = 10
 
 
-def _page(
-    request: Request, viewer: Viewer, status_code: int = 200, **context: object
-) -> HTMLResponse:
+def _page(request: Request, viewer: Viewer, status_code: int = 200, **context: Any) -> HTMLResponse:
     enrolling = viewer.user.totp_secret_enc and not viewer.user.totp_enabled
     qr = uri = secret = None
     if enrolling:

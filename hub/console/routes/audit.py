@@ -36,9 +36,9 @@ def audit_log(
     if action:
         filters.append(col(AuditLog.action).startswith(action, autoescape=True))
     if entity:
-        filters.append(AuditLog.entity == entity)
+        filters.append(col(AuditLog.entity) == entity)
     if actor:
-        filters.append(AuditLog.actor == actor)
+        filters.append(col(AuditLog.actor) == actor)
     for f in filters:
         q = q.where(f)
         count = count.where(f)

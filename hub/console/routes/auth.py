@@ -248,9 +248,9 @@ def totp_check(
     db.add(row)
     db.add(user)
     db.commit()
-    response = RedirectResponse(safe_next(next) or landing_for(user.role), status_code=303)
-    sessions.set_session_cookie(response, token, settings)
-    return response
+    done = RedirectResponse(safe_next(next) or landing_for(user.role), status_code=303)
+    sessions.set_session_cookie(done, token, settings)
+    return done
 
 
 @router.post("/logout")

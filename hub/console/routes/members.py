@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -101,7 +102,7 @@ def _search(db: Session, q: str, status: str, offset: int) -> tuple[list[Member]
             owner = select(Card.member_id).where(Card.uid_hex == uid)
             conditions[-1] = or_(conditions[-1], col(Member.id).in_(owner))
     if status in {s.value for s in MemberStatus}:
-        conditions.append(Member.status == status)
+        conditions.append(col(Member.status) == status)
     for cond in conditions:
         query = query.where(cond)
         count = count.where(cond)
@@ -247,7 +248,7 @@ def render_member(
         .order_by(col(MemberInteraction.at).desc(), col(MemberInteraction.id).desc())
         .limit(50)
     ).all()
-    gates = []
+    gates: Sequence[tuple[Gate, Door, Site]] = []
     if viewer.can(Perm.CARDS_ENROLL):
         gates = db.exec(
             select(Gate, Door, Site)

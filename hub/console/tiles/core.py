@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from hub.console.attendance import count_checkins
 from hub.console.permissions import Perm
@@ -31,9 +31,9 @@ def member_tiles(ctx: DashboardContext) -> list[Tile]:
 def checkin_tiles(ctx: DashboardContext) -> list[Tile]:
     """Visits today (doors opened) and refusals today."""
     site_id = ctx.site.id if ctx.site else None
-    window = {"start": ctx.day_start, "end": ctx.day_end, "site_id": site_id}
-    allowed = count_checkins(ctx.db, allowed=True, **window)
-    denied = count_checkins(ctx.db, allowed=False, **window)
+    start, end = ctx.day_start, ctx.day_end
+    allowed = count_checkins(ctx.db, start=start, end=end, site_id=site_id, allowed=True)
+    denied = count_checkins(ctx.db, start=start, end=end, site_id=site_id, allowed=False)
     return [
         Tile(
             "checkins_today",
@@ -48,7 +48,7 @@ def checkin_tiles(ctx: DashboardContext) -> list[Tile]:
 
 def gate_tiles(ctx: DashboardContext) -> list[Tile]:
     """Gates online out of all (offline ones make the tile a warning)."""
-    q = select(Gate.online, func.count()).group_by(Gate.online)
+    q = select(Gate.online, func.count()).group_by(col(Gate.online))
     if ctx.site is not None:
         q = q.where(Gate.site_id == ctx.site.id)
     counts = dict(ctx.db.exec(q).all())  # type: ignore[arg-type]
