@@ -7,7 +7,8 @@ so a tap at a door shows up without a reload.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections import Counter
+from datetime import date, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -56,22 +57,27 @@ def recent_checkins(db: Session, site_id: int | None, limit: int = RECENT) -> li
     ]
 
 
-def _hourly(ctx: DashboardContext) -> Any:
-    site_id = ctx.site.id if ctx.site else None
-    times = attendance.visit_times(ctx.db, start=ctx.day_start, end=ctx.day_end, site_id=site_id)
-    counts = attendance.by_hour(times, ctx.timezone)
+def _grid(ctx: DashboardContext, days: int) -> tuple[attendance.Grid, date]:
+    """Visits per local day and hour over the last *days* days (today included)."""
+    first = attendance.local_day(ctx.now, ctx.timezone) - timedelta(days=days - 1)
+    start, _ = attendance.day_bounds(first, ctx.timezone)
+    grid = attendance.visit_grid(
+        ctx.db, start=start, end=ctx.day_end, timezone=ctx.timezone,
+        site_id=ctx.site.id if ctx.site else None,
+    )  # fmt: skip
+    return grid, first
+
+
+def _hourly(ctx: DashboardContext, grid: attendance.Grid) -> Any:
+    today = attendance.local_day(ctx.now, ctx.timezone)
+    counts = attendance.by_hour(Counter({k: n for k, n in grid.items() if k[0] == today}))
     return bar_chart(
         counts, [f"{h:02d}" for h in range(24)], title=ctx.t("dashboard.by_hour"), label_every=3
     )
 
 
-def _daily(ctx: DashboardContext) -> Any:
-    site_id = ctx.site.id if ctx.site else None
-    today = attendance.local_day(ctx.now, ctx.timezone)
-    first = today - timedelta(days=29)
-    start, _ = attendance.day_bounds(first, ctx.timezone)
-    times = attendance.visit_times(ctx.db, start=start, end=ctx.day_end, site_id=site_id)
-    counts = attendance.by_day(times, ctx.timezone, first, 30)
+def _daily(ctx: DashboardContext, grid: attendance.Grid, first: date) -> Any:
+    counts = attendance.by_day(grid, first, 30)
     labels = [f"{(first + timedelta(days=i)).day}" for i in range(30)]
     return bar_chart(counts, labels, title=ctx.t("dashboard.last_30_days"), label_every=5)
 
@@ -90,6 +96,7 @@ def dashboard(request: Request, db: SessionDep, viewer: Dashboarder) -> HTMLResp
     ctx = _context(request, db, viewer)
     tiles = collect(console_of(request).tiles, ctx)
     show_checkins = viewer.can(Perm.CHECKINS_VIEW)
+    grid, first = _grid(ctx, 30) if show_checkins else (attendance.Grid(), ctx.now.date())
     return render(
         request,
         "dashboard.html",
@@ -99,8 +106,8 @@ def dashboard(request: Request, db: SessionDep, viewer: Dashboarder) -> HTMLResp
         site=ctx.site,
         sites=sites(db),
         show_checkins=show_checkins,
-        hourly=_hourly(ctx) if show_checkins else None,
-        daily=_daily(ctx) if show_checkins else None,
+        hourly=_hourly(ctx, grid) if show_checkins else None,
+        daily=_daily(ctx, grid, first) if show_checkins else None,
         recent=_recent_html(request, ctx, viewer) if show_checkins else "",
     )
 
@@ -117,6 +124,6 @@ def dashboard_live(request: Request, db: SessionDep, viewer: Dashboarder) -> JSO
     if viewer.can(Perm.CHECKINS_VIEW):
         body["fragments"] = {
             "recent": _recent_html(request, ctx, viewer),
-            "hourly": str(_hourly(ctx)),
+            "hourly": str(_hourly(ctx, _grid(ctx, 1)[0])),
         }
     return JSONResponse(body, headers={"Cache-Control": "no-store"})

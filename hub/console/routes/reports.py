@@ -80,6 +80,13 @@ def period_of(request: Request, db: Session, first: str, last: str, site: str) -
     return Period(chosen, timezone, begin, end)
 
 
+def period_grid(db: Session, p: Period) -> attendance.Grid:
+    """Visits per local day and hour over the period."""
+    return attendance.visit_grid(
+        db, start=p.start, end=p.end, timezone=p.timezone, site_id=p.site_id
+    )
+
+
 From = Annotated[str, Query(alias="from")]
 To = Annotated[str, Query(alias="to")]
 SiteQ = str
@@ -93,16 +100,16 @@ def reports(
     """Attendance by hour of day, by day, and per member (engagement)."""
     p = period_of(request, db, first, last, site)
     t = viewer.t
-    times = attendance.visit_times(db, start=p.start, end=p.end, site_id=p.site_id)
-    hours = attendance.by_hour(times, p.timezone)
-    days = attendance.by_day(times, p.timezone, p.first, p.days)
+    grid = period_grid(db, p)
+    hours = attendance.by_hour(grid)
+    days = attendance.by_day(grid, p.first, p.days)
     day_labels = [(p.first + timedelta(days=i)) for i in range(p.days)]
     members = attendance.per_member(
         db, start=p.start, end=p.end, timezone=p.timezone, site_id=p.site_id, weeks=TREND_WEEKS
     )
     return render(
         request, "reports.html", viewer=viewer, timezone=p.timezone, period=p, sites=sites(db),
-        total=len(times), hours=hours, days=list(zip(day_labels, days, strict=True)),
+        total=attendance.total(grid), hours=hours, days=list(zip(day_labels, days, strict=True)),
         hour_chart=bar_chart(hours, [f"{h:02d}" for h in range(24)],
                              title=t("reports.by_hour"), label_every=3),
         day_chart=bar_chart(days, [str(d.day) for d in day_labels], title=t("reports.by_day"),
@@ -139,8 +146,7 @@ def by_hour_csv(
 ) -> Response:  # fmt: skip
     """Visits per hour of day over the period."""
     p = period_of(request, db, first, last, site)
-    times = attendance.visit_times(db, start=p.start, end=p.end, site_id=p.site_id)
-    counts = attendance.by_hour(times, p.timezone)
+    counts = attendance.by_hour(period_grid(db, p))
     rows: list[list[object]] = [[f"{h:02d}:00", n] for h, n in enumerate(counts)]
     return _csv(f"attendance-by-hour-{p.first}-{p.last}.csv", ["hour", "visits"], rows)
 
@@ -152,8 +158,7 @@ def by_day_csv(
 ) -> Response:  # fmt: skip
     """Visits per day over the period."""
     p = period_of(request, db, first, last, site)
-    times = attendance.visit_times(db, start=p.start, end=p.end, site_id=p.site_id)
-    counts = attendance.by_day(times, p.timezone, p.first, p.days)
+    counts = attendance.by_day(period_grid(db, p), p.first, p.days)
     rows: list[list[object]] = [
         [(p.first + timedelta(days=i)).isoformat(), n] for i, n in enumerate(counts)
     ]

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+import random
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from hub.console.attendance import by_day, by_hour, day_bounds
+import pytest
+
+from gatehouse.services import postgres
+from hub.console.attendance import by_day, by_hour, day_bounds, grid_of, per_member, visit_grid
+from hub.migrations import upgrade
 from hub.models import Member, Role
-from tests.hub.console.conftest import Console
+from tests.hub.console.conftest import Console, build_console
 
 
 def _rows(text: str) -> list[list[str]]:
@@ -16,12 +23,62 @@ def _rows(text: str) -> list[list[str]]:
 
 
 def test_hours_and_days_are_local_across_midnight() -> None:
-    start, end = day_bounds(datetime(2026, 12, 1).date(), "Asia/Bangkok")
+    start, end = day_bounds(date(2026, 12, 1), "Asia/Bangkok")
     assert start == datetime(2026, 11, 30, 17, tzinfo=UTC) and end - start == timedelta(days=1)
     times = [datetime(2026, 11, 30, 17, 0, tzinfo=UTC), datetime(2026, 12, 1, 16, 59, tzinfo=UTC)]
-    assert by_hour(times, "Asia/Bangkok")[0] == 1 and by_hour(times, "Asia/Bangkok")[23] == 1
-    assert by_day(times, "Asia/Bangkok", datetime(2026, 12, 1).date(), 2) == [2, 0]
-    assert by_day(times, "UTC", datetime(2026, 11, 30).date(), 2) == [1, 1]
+    bangkok = grid_of(times, "Asia/Bangkok")
+    assert by_hour(bangkok)[0] == 1 and by_hour(bangkok)[23] == 1
+    assert by_day(bangkok, date(2026, 12, 1), 2) == [2, 0]
+    assert by_day(grid_of(times, "UTC"), date(2026, 11, 30), 2) == [1, 1]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def counted(request: pytest.FixtureRequest, console_db_url: str, clock) -> Iterator[Console]:  # type: ignore[no-untyped-def]
+    """A console on SQLite, then on PostgreSQL (the counting SQL differs)."""
+    if request.param == "sqlite":
+        c = build_console(console_db_url, clock)
+        yield c
+        c.engine.dispose()
+        return
+    url = postgres.create_database()
+    try:
+        upgrade(url)
+        c = build_console(url, clock)
+        yield c
+        c.engine.dispose()
+    finally:
+        postgres.drop_database(url)
+
+
+@pytest.mark.parametrize("timezone", ["Europe/Berlin", "America/New_York", "Asia/Kathmandu"])
+def test_the_database_counts_as_python_does_across_dst_changes(
+    counted: Console, timezone: str
+) -> None:
+    console = counted
+    rng = random.Random(timezone)
+    start = datetime(2026, 3, 1, tzinfo=UTC)  # spring DST changes (EU, US) inside
+    end = start + timedelta(days=70)
+    times = [start + timedelta(seconds=rng.randrange(70 * 86400)) for _ in range(300)]
+    edges = [(29, 0, 59, 59), (29, 1, 0, 0), (8, 6, 59, 59), (8, 7, 0, 0)]  # EU, US changes
+    times += [datetime(2026, 3, d, h, m, s, tzinfo=UTC) for d, h, m, s in edges]
+    for ts in times:
+        console.add_checkin(ts, member=console.member)
+    console.add_checkin(start + timedelta(days=3), allowed=False)  # not a visit
+    with console.session() as s:
+        grid = visit_grid(s, start=start, end=end, timezone=timezone)
+        rows = per_member(s, start=start, end=end, timezone=timezone, weeks=10)
+    assert grid == grid_of(times, timezone)
+    (row,) = rows
+    local_days = {ts.astimezone(ZoneInfo(timezone)).date() for ts in times}
+    assert (row.visits, row.days, row.last_visit) == (
+        len(times),
+        len(local_days),
+        max(times).replace(microsecond=0),
+    )
+    weekly = [0] * 10
+    for ts in times:
+        weekly[9 - int((end - ts).total_seconds() // (7 * 86400))] += 1
+    assert list(row.weekly) == weekly
 
 
 def test_reports_page_and_csv_exports(console: Console) -> None:
