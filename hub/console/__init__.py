@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
@@ -79,6 +80,7 @@ def mount_console(
     app.include_router(console_router())
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     _add_error_pages(app)
+    app.middleware("http")(_security_headers)
     extend_console(
         app, routers=routers, locale_dirs=locale_dirs, template_dirs=template_dirs, tiles=tiles,
         nav=nav,
@@ -126,6 +128,29 @@ def console_of_app(app: FastAPI) -> Console:
     if console is None:
         raise RuntimeError("mount_console(app) first")
     return console  # type: ignore[no-any-return]
+
+
+#: Sent with every console answer: no framing, no foreign scripts or styles, no sniffing.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+async def _security_headers(request: Request, call_next: Any) -> Response:
+    response: Response = await call_next(request)
+    if request.url.path == "/console" or request.url.path.startswith("/console/"):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if not request.url.path.startswith("/console/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 def _add_error_pages(app: FastAPI) -> None:

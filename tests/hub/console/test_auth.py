@@ -215,3 +215,18 @@ def test_settings_default_session_length_is_used(console: Console) -> None:
         row = s.exec(select(ConsoleSession)).one()
     assert row.expires_at - row.created_at == timedelta(seconds=console.settings.session_ttl_s)
     assert client.get("/console/account").status_code == 200
+
+
+def test_console_answers_forbid_framing_and_foreign_scripts(console: Console) -> None:
+    client = console.anonymous()
+    for path in ("/console/login", "/console/dashboard", "/console/static/console.css"):
+        headers = client.get(path).headers
+        assert headers["x-frame-options"] == "DENY", path
+        assert "script-src 'self'" in headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert headers["x-content-type-options"] == "nosniff"
+    assert client.get("/console/login").headers["cache-control"] == "no-store"
+    assert "no-store" not in client.get("/console/static/console.js").headers.get(
+        "cache-control", ""
+    )
+    assert "content-security-policy" not in client.get("/health").headers  # the API's own
