@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, col, delete, or_
 
 from hub.models import LoginThrottle
 
@@ -66,6 +66,17 @@ def record_failure(db: Session, keys: list[str], now: datetime) -> bool:
             locked = True
         db.add(row)
     return locked
+
+
+def purge(db: Session, now: datetime) -> None:
+    """Forget counters whose window and lockout are over, so guessing many emails cannot
+    grow the table without end (caller commits)."""
+    db.exec(  # type: ignore[call-overload]
+        delete(LoginThrottle).where(
+            col(LoginThrottle.window_started_at) < now - WINDOW,
+            or_(col(LoginThrottle.locked_until).is_(None), col(LoginThrottle.locked_until) < now),
+        )
+    )
 
 
 def clear(db: Session, key: str) -> None:

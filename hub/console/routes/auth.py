@@ -144,6 +144,7 @@ def login(
     user = db.exec(select(User).where(User.email == email.strip())).first() if email else None
     good = verify_password(password, user.password_hash if user else _dummy_hash())
     if user is None or not user.active or not good:
+        throttle.purge(db, now)
         locked = throttle.record_failure(db, keys, now)
         db.commit()
         message = t("login.locked") if locked else t("login.failed")

@@ -11,7 +11,7 @@ from sqlmodel import select
 from hub.console import sessions, totp
 from hub.console.routes.auth import safe_next
 from hub.core.config import Settings
-from hub.models import ConsoleSession, Role, User
+from hub.models import ConsoleSession, LoginThrottle, Role, User
 from tests.hub.console.conftest import PASSWORD, Console, build_console, email_of, login
 
 FAILED = "Wrong email or password."
@@ -75,6 +75,18 @@ def test_failures_spread_over_time_do_not_lock(console: Console) -> None:
         assert _error(login(console.anonymous(), email_of(Role.OWNER), "nope nope")) == FAILED
         console.clock.advance(minutes=4)
     assert login(console.anonymous(), email_of(Role.OWNER)).status_code == 303
+
+
+def test_old_counters_are_forgotten(console: Console) -> None:
+    for i in range(3):
+        login(console.anonymous(), f"guess{i}@club.example", "nope nope")
+    with console.session() as s:
+        assert len(s.exec(select(LoginThrottle)).all()) == 4  # three emails, one address
+    console.clock.advance(minutes=20)
+    login(console.anonymous(), "another@club.example", "nope nope")
+    with console.session() as s:
+        keys = {row.key for row in s.exec(select(LoginThrottle)).all()}
+    assert keys == {"email:another@club.example", "ip:testclient"}
 
 
 def test_login_form_needs_its_own_token(console: Console) -> None:
