@@ -10,13 +10,13 @@ demo: $(VENV)/.demo-installed
 	$(BIN)/gatehouse demo
 
 test: $(VENV)/.test-installed $(STUBS)
-	@scripts/setup-system.sh
+	@scripts/setup-system.sh chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q -m "not slow and not faults"
 
 test-all: $(VENV)/.test-installed $(STUBS)
-	@scripts/setup-system.sh
+	@scripts/setup-system.sh chromium
 	$(BIN)/python -m pytest -q
 
 test-faults: $(VENV)/.test-installed

@@ -6,7 +6,8 @@
 
 Pass *mqtt* (a started :class:`~hub.mqtt.service.HubMqtt`) to let the API send
 commands to gates, or ``start_mqtt=True`` to have the app start and stop its own MQTT
-service with its lifespan (what ``gatehouse hub serve`` does).
+service with its lifespan (what ``gatehouse hub serve`` does).  The web console
+(:mod:`hub.console`) is served under ``/console``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from gatehouse.clock import Clock, SystemClock
 from hub.api.routes import api_router
+from hub.console import mount_console
 from hub.core.config import Settings, get_settings
 from hub.core.db import make_engine
 
@@ -73,6 +75,7 @@ def create_app(
     app.state.engine = engine
     app.state.mqtt = mqtt
     app.include_router(api_router)
+    mount_console(app)
 
     @app.exception_handler(IntegrityError)
     async def _conflict(_r: Request, _e: IntegrityError) -> JSONResponse:

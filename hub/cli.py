@@ -40,7 +40,7 @@ def _session() -> Session:
 
 
 @app.command()
-def migrate(revision: str = typer.Option("head", help="Alembic revision to upgrade to")) -> None:
+def migrate(revision: str = typer.Option("heads", help="Alembic revision to upgrade to")) -> None:
     """Create the database or upgrade it to the latest schema."""
     from hub.migrations import upgrade
 

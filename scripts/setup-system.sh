@@ -9,7 +9,9 @@ command -v mosquitto_passwd >/dev/null 2>&1 || need_apt+=(mosquitto-clients)
 command -v pg_ctlcluster >/dev/null 2>&1 || command -v psql >/dev/null 2>&1 || need_apt+=(postgresql)
 for extra in "$@"; do
     case "$extra" in
-        chromium) command -v chromium >/dev/null 2>&1 || need_apt+=(chromium fonts-thai-tlwg) ;;
+        chromium)
+            command -v chromium >/dev/null 2>&1 || [ -x /usr/lib/chromium/chromium ] || need_apt+=(chromium)
+            dpkg -s fonts-thai-tlwg >/dev/null 2>&1 || need_apt+=(fonts-thai-tlwg) ;;
     esac
 done
 

@@ -5,6 +5,7 @@ cleans up after itself; none touches the services a machine may already run.
 
 * :class:`~gatehouse.services.mosquitto.Mosquitto` — a Mosquitto broker.
 * :mod:`~gatehouse.services.postgres` — throwaway PostgreSQL databases.
+* :class:`~gatehouse.services.web.AppServer` — the hub's app behind a real HTTP server.
 """
 
 import ctypes

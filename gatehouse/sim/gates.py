@@ -14,6 +14,10 @@ run hundreds of them::
     gate.wait_acked(1)
     gate.stop()
 
+Commands act as on a real gate: ``unlock`` opens the door (:attr:`unlocks`) and queues
+a "remote" check-in; ``enroll`` sends the next card given to :meth:`present` within
+its ``seconds`` to the hub as an enroll tap, instead of deciding it.
+
 :param key: the gate's 32-byte HMAC key.
 :param card_secret: the site's card secret (needed only to :meth:`tap` by UID).
 :param mtu: largest payload the gate says it takes (snapshot chunks are sized to it).
@@ -76,6 +80,8 @@ class SimGate:
         self.applied_at: dict[int, float] = {}
         self.sent_snapshots = 0
         self.deltas = 0
+        self.unlocks: list[int] = []
+        self.enroll_until = 0
         self._building = bytearray()
         self._manifest: dict[str, Any] | None = None
         self._cond = threading.Condition()
@@ -189,9 +195,34 @@ class SimGate:
             self.deltas += 1
         elif event == "cmd":
             self.commands.append(value)
+            self._obey(value)
         elif event == "ack":
             self.acked = max(self.acked, value)
             self.outbox = [e for e in self.outbox if e[0] > value]
+
+    def _obey(self, cmd: dict[str, Any]) -> None:
+        args = cmd.get("args") or {}
+        seconds = args.get("seconds")
+        seconds = seconds if isinstance(seconds, int) and 0 < seconds <= 600 else None
+        if cmd["op"] == "unlock":
+            self.unlocks.append(seconds or 5)
+            self.outbox.append(
+                messages.checkin_entry(
+                    self.next_seq, self.now(), None, decision.REMOTE, self.link.version
+                )
+            )
+            self.next_seq += 1
+        elif cmd["op"] == "enroll":
+            self.enroll_until = self.now() + (seconds or 30)
+
+    @property
+    def enrolling(self) -> bool:
+        """True while an enroll command is in force (until a card is presented)."""
+        return self.now() < self.enroll_until
+
+    def wait_command(self, op: str, timeout: float = 5.0) -> bool:
+        """Wait until a command *op* (``unlock``, ``enroll``, ...) has arrived."""
+        return self.wait_for(lambda: any(c["op"] == op for c in self.commands), timeout)
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
         """Wait until *predicate* holds (checked on every message), up to *timeout* s."""
@@ -230,6 +261,18 @@ class SimGate:
         if self.card_secret is None:
             raise ValueError("this simulated gate has no card secret")
         return self.tap_key(cardkey.card_key(self.card_secret, uid), now)
+
+    def present(self, uid: bytes) -> tuple[bool, int] | None:
+        """A card at the reader: in enroll mode its UID goes to the hub (``None`` is
+        returned and the mode ends); otherwise it is decided like :meth:`tap`."""
+        with self._cond:
+            enrolling = self.enrolling
+            if enrolling:
+                self.enroll_until = 0
+        if enrolling:
+            self._publish("enroll", messages.enroll(self.gate, uid, self.now()))
+            return None
+        return self.tap(uid)
 
     def flush(self, max_batch: int = messages.MAX_BATCH) -> int:
         """Send the outbox in batches (kept until acked); returns check-ins sent."""

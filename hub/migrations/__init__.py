@@ -2,11 +2,13 @@
 
 ``gatehouse hub migrate`` (or :func:`upgrade`) runs them from any folder::
 
-    upgrade("sqlite:///hub.db")              # empty database -> head
+    upgrade("sqlite:///hub.db")              # empty database -> every head
     upgrade(url, revision="0001")
 
 Parts of the product that add tables (billing, dunning) add their own revisions on top
 of these; ``alembic -c hub/migrations/alembic.ini revision --autogenerate`` makes one.
+A part may branch from ``0001`` (the console's ``0002_console`` does), so the default
+target is ``heads``: every branch is applied.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Upgrade the database at *url* to *revision*."""
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Upgrade the database at *url* to *revision* (default: every head)."""
     command.upgrade(alembic_config(url), revision)
 
 

@@ -17,6 +17,8 @@ gate           door nodes, credentials, fleet state; gateclaim, gatestore
 checkin        every decided tap, unique on (gate, store_id, seq)
 auditlog       who did what, before/after
 user, apitoken console users (argon2) and bearer tokens (hashed)
+consolesession console logins (server-side, token hashed), loginthrottle,
+               memberinteraction (notes, calls, visits)
 aclentry,      each site's current list and its change history
 aclchange
 =============  ==========================================================
@@ -25,6 +27,7 @@ aclchange
 from hub.models.acl import AclChange, AclEntry
 from hub.models.base import UTCDateTime, as_unix
 from hub.models.checkin import AuditLog, CheckIn
+from hub.models.console import ConsoleSession, LoginThrottle, MemberInteraction
 from hub.models.entitlement import Entitlement
 from hub.models.gate import Gate, GateClaim, GateKind, GateStore
 from hub.models.member import Card, Member, MemberStatus
@@ -38,13 +41,16 @@ __all__ = [
     "AuditLog",
     "Card",
     "CheckIn",
+    "ConsoleSession",
     "Door",
     "Entitlement",
     "Gate",
     "GateClaim",
     "GateKind",
     "GateStore",
+    "LoginThrottle",
     "Member",
+    "MemberInteraction",
     "MemberStatus",
     "Role",
     "Schedule",

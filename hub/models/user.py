@@ -4,6 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import field_validator
+from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 
 from hub.models.base import UTCDateTime
@@ -39,6 +40,12 @@ class User(UserBase, table=True):
     password_hash: str = Field(max_length=200)
     active: bool = True
     created_at: datetime = Field(sa_type=UTCDateTime)
+    language: str = Field(default="en", max_length=8, description="console language")
+    totp_secret_enc: str | None = Field(
+        default=None, max_length=300, description="TOTP secret, sealed; set while enrolling"
+    )
+    totp_enabled: bool = False
+    totp_last_step: int = Field(default=0, sa_type=BigInteger, description="last code used")
 
 
 class UserPublic(UserBase):

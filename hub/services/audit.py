@@ -12,6 +12,7 @@ from hub.models import AuditLog
 #: Fields never copied into the audit log.
 SECRET_FIELDS = frozenset(
     {"card_secret_enc", "key_enc", "mqtt_password_hash", "password_hash", "token_hash", "uid_hex"}
+    | {"totp_secret_enc", "csrf_token"}
 )
 
 
