@@ -425,8 +425,10 @@ class HubMqtt:
             plans: dict[int, ListUpdate] = {}
             for gate_id, acked in gates:
                 held = self.sent_version.get(gate_id or 0, acked)
-                if held >= version or held == 0:
+                if held >= version:
                     continue
+                if held == 0 and (gate_id or 0) not in self.mtu:
+                    continue  # not said hello yet: its hello will fetch the list
                 info = self.registry.by_id(gate_id or 0)
                 if info is None:
                     continue

@@ -144,3 +144,19 @@ def test_schedules_reach_the_gate_in_site_time_with_dst(sqlite_harness: Harness)
     assert gate.tap(uid, now=at(2027, 6, 2, 4, 30)) == (True, GRANTED)
     assert gate.tap(uid, now=at(2027, 6, 2, 14, 30))[1] == SCHEDULE  # 16:30 local
     assert gate.tap(uid, now=at(2026, 12, 5, 10, 0))[1] == SCHEDULE  # Saturday
+
+
+def test_a_gate_installed_before_the_first_member_gets_the_first_list(harness: Harness) -> None:
+    h = harness
+    site = h.make.site()
+    door = h.make.door(site)
+    gate = h.sim(h.add_gate(site, door))
+    assert gate.wait_command("time"), "the hub never answered hello"
+    assert h.service.wait_idle()
+    assert gate.version == 0
+    member = h.make.member()
+    card = h.make.card(member)
+    h.make.entitlement(member, site)
+    h.make.changed(site)
+    assert gate.wait_version(1, timeout=2), "a gate at version 0 was never sent the list"
+    assert gate.tap(bytes.fromhex(card.uid_hex)) == (True, GRANTED)
