@@ -19,14 +19,43 @@ auditlog       who did what, before/after
 user, apitoken console users (argon2) and bearer tokens (hashed)
 aclentry,      each site's current list and its change history
 aclchange
+plan,          billing: plans per site, subscriptions (BillingState columns,
+subscription   paid_through), gatewaycustomer, paymentmethod (tokens only),
+               billingprofile (how a site's invoices look)
+invoice, ...   invoice (+ invoicecounter, invoiceline), chargeattempt, payment,
+               refund, dispute, webhookevent
+dunningcase    one open case per failed invoice, for the dunning workers
+clockstate     the manual (test) clock, shared by the CLI and the server
 =============  ==========================================================
 """
 
 from hub.models.acl import AclChange, AclEntry
 from hub.models.base import UTCDateTime, as_unix
+from hub.models.billing import (
+    BillingProfile,
+    GatewayCustomer,
+    PaymentMethod,
+    Plan,
+    Subscription,
+)
 from hub.models.checkin import AuditLog, CheckIn
+from hub.models.clockstate import ClockState
+from hub.models.dunning_case import DunningCase, DunningCaseStatus
 from hub.models.entitlement import Entitlement
 from hub.models.gate import Gate, GateClaim, GateKind, GateStore
+from hub.models.invoice import (
+    AttemptStatus,
+    ChargeAttempt,
+    Dispute,
+    DocumentKind,
+    Invoice,
+    InvoiceCounter,
+    InvoiceLineRow,
+    InvoiceStatus,
+    Payment,
+    Refund,
+    WebhookEventRow,
+)
 from hub.models.member import Card, Member, MemberStatus
 from hub.models.site import Door, Schedule, Site, Zone
 from hub.models.user import APIToken, Role, User
@@ -35,22 +64,41 @@ __all__ = [
     "APIToken",
     "AclChange",
     "AclEntry",
+    "AttemptStatus",
     "AuditLog",
+    "BillingProfile",
     "Card",
+    "ChargeAttempt",
     "CheckIn",
+    "ClockState",
+    "Dispute",
+    "DocumentKind",
     "Door",
+    "DunningCase",
+    "DunningCaseStatus",
     "Entitlement",
     "Gate",
     "GateClaim",
     "GateKind",
     "GateStore",
+    "GatewayCustomer",
+    "Invoice",
+    "InvoiceCounter",
+    "InvoiceLineRow",
+    "InvoiceStatus",
     "Member",
     "MemberStatus",
+    "Payment",
+    "PaymentMethod",
+    "Plan",
+    "Refund",
     "Role",
     "Schedule",
     "Site",
+    "Subscription",
     "UTCDateTime",
     "User",
+    "WebhookEventRow",
     "Zone",
     "as_unix",
 ]

@@ -14,11 +14,14 @@ from hub.migrations import current_heads
 EXPECTED = {
     "site", "zone", "door", "schedule", "gate", "gateclaim", "gatestore", "member", "card",
     "entitlement", "checkin", "auditlog", "user", "apitoken", "aclentry", "aclchange",
+    "plan", "subscription", "paymentmethod", "gatewaycustomer", "billingprofile", "invoice",
+    "invoicecounter", "invoiceline", "chargeattempt", "payment", "refund", "dispute",
+    "webhookevent", "dunningcase", "clockstate",
 }  # fmt: skip
 
 
 def test_empty_database_upgrades_to_head_matching_the_models(any_db_url: str) -> None:
-    assert current_heads(any_db_url) == {"0001"}
+    assert current_heads(any_db_url) == {"0002"}
     engine = make_engine(any_db_url)
     try:
         assert set(inspect(engine).get_table_names()) >= EXPECTED

@@ -75,3 +75,13 @@ def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.wait(timeout=10)
         log.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def world(engine, settings, clock, tmp_path):  # type: ignore[no-untyped-def]
+    """A billing test club on the migrated SQLite database (see ``world.py``)."""
+    from tests.hub.billing.world import World
+
+    w = World(engine, settings, clock, tmp_path)
+    yield w
+    w.gateway.close()
