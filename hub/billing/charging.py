@@ -425,3 +425,37 @@ def record_card_payments(
             }
         )
     session.execute(insert(Payment), rows)
+
+
+def record_answer(
+    session: Session,
+    attempt: ChargeAttempt,
+    result: ChargeResult,
+    *,
+    gateway: str,
+    clock: Clock,
+) -> CollectReport:
+    """Record an answer for one pending attempt that arrived another way (a webhook).
+
+    The same conditional update as :func:`collect_pending` decides: if the run already
+    recorded the attempt, this changes nothing.
+    """
+    report = CollectReport(claimed=1, last_attempt_id=attempt.id or 0)
+    request = ChargeRequest(
+        attempt_id=attempt.id or 0,
+        invoice_id=attempt.invoice_id,
+        amount=attempt.amount,
+        currency=attempt.currency,
+        customer="",
+        method="",
+        idempotency_key=attempt.idempotency_key,
+    )
+    _record(
+        session,
+        [ChargeOutcome(request, result)],
+        [attempt],
+        gateway=gateway,
+        clock=clock,
+        report=report,
+    )
+    return report

@@ -107,7 +107,13 @@ def extend_subscriptions(
 ) -> None:
     """Move ``paid_through`` of each subscription to at least ``covered[id]``, lift
     ``past_due`` where nothing else is open, and extend their access."""
-    subs = list(session.exec(select(Subscription).where(col(Subscription.id).in_(list(covered)))))
+    subs = list(
+        session.exec(
+            select(Subscription)
+            .where(col(Subscription.id).in_(list(covered)))
+            .execution_options(populate_existing=True)
+        )
+    )
     still_open = set(
         session.exec(
             select(Invoice.subscription_id)

@@ -28,8 +28,12 @@ def test_a_due_subscription_is_invoiced_charged_and_opens_the_door(world: World)
     report = world.run()
     assert (report.invoices_issued, report.paid, report.failed) == (1, 1, 0)
     (invoice,) = world.all(Invoice)
-    assert (invoice.number, invoice.status, invoice.total, invoice.tax) == (1, "paid", 157000,
-                                                                          7000 + 3271)  # fmt: skip
+    assert (invoice.number, invoice.status, invoice.total, invoice.tax) == (
+        1,
+        "paid",
+        157000,
+        7000 + 3271,
+    )
     assert invoice.period_start == today
     (payment,) = world.all(Payment)
     assert payment.amount == 157000 and payment.method_label == "visa 4242"
@@ -73,7 +77,11 @@ def test_a_declined_card_makes_it_past_due_and_opens_one_dunning_case(world: Wor
     assert world.get(Subscription, sub.id).status == "past_due"
     (case,) = world.all(DunningCase)
     assert (case.member_id, case.invoice_id, case.amount_minor, case.currency) == (
-        member.id, invoice.id, 107000, "THB")  # fmt: skip
+        member.id,
+        invoice.id,
+        107000,
+        "THB",
+    )
     assert case.last_decline == "insufficient_funds" and case.status == "open"
     (attempt,) = world.all(ChargeAttempt)
     assert case.declined_method_id == attempt.payment_method_id

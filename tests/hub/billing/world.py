@@ -40,15 +40,21 @@ class World:
     def site(self, slug: str = "club1", timezone: str = "Asia/Bangkok") -> Site:
         with self.session() as s:
             site = create_site(
-                s, data=SiteCreate(slug=slug, name=slug.title(), timezone=timezone),
+                s,
+                data=SiteCreate(slug=slug, name=slug.title(), timezone=timezone),
                 clock=self.clock,
-            )  # fmt: skip
+            )
             s.commit()
             return site
 
     def plan(self, site: Site, **terms: Any) -> Plan:
-        values: dict[str, Any] = {"name": "Gold", "price_minor": 107000, "currency": "THB",
-                                  "tax_rate_bp": 700, "tax_inclusive": True}  # fmt: skip
+        values: dict[str, Any] = {
+            "name": "Gold",
+            "price_minor": 107000,
+            "currency": "THB",
+            "tax_rate_bp": 700,
+            "tax_inclusive": True,
+        }
         values.update(terms)
         with self.session() as s:
             plan = Plan(site_id=site.id or 0, created_at=self.clock.now(), **values)
@@ -60,14 +66,20 @@ class World:
         n = next(_n)
         now = self.clock.now()
         with self.session() as s:
-            m = Member(first_name="Member", last_name=str(n), email=f"m{n}@example.com",
-                       created_at=now, updated_at=now)  # fmt: skip
+            m = Member(
+                first_name="Member",
+                last_name=str(n),
+                email=f"m{n}@example.com",
+                created_at=now,
+                updated_at=now,
+            )
             s.add(m)
             s.flush()
             s.add(Card(member_id=m.id or 0, uid_hex=f"04{n:012x}", created_at=now))
             if card_number:
-                attach_payment_method(s, member=m, gateway=self.gateway, source=card_number,
-                                      clock=self.clock)  # fmt: skip
+                attach_payment_method(
+                    s, member=m, gateway=self.gateway, source=card_number, clock=self.clock
+                )
             s.commit()
             return m
 
@@ -78,14 +90,20 @@ class World:
         with self.session() as s:
             site = s.get(Site, plan.site_id)
             assert site is not None
-            sub = subscribe(s, member=member, plan=plan, clock=self.clock,
-                            start_on=start_on or self.today(site))  # fmt: skip
+            sub = subscribe(
+                s, member=member, plan=plan, clock=self.clock, start_on=start_on or self.today(site)
+            )
             s.commit()
             return sub
 
     def run(self, **kwargs: Any) -> RunReport:
-        return run_billing(engine=self.engine, settings=self.settings, clock=self.clock,
-                           gateway=self.gateway, **kwargs)  # fmt: skip
+        return run_billing(
+            engine=self.engine,
+            settings=self.settings,
+            clock=self.clock,
+            gateway=self.gateway,
+            **kwargs,
+        )
 
     def all(self, model: type, *where: Any) -> list[Any]:
         with self.session() as s:
