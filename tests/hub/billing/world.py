@@ -28,11 +28,18 @@ _n = itertools.count(1)
 class World:
     """Rows and services of one test club; every helper commits."""
 
-    def __init__(self, engine: Engine, settings: Settings, clock: ManualClock, tmp: Path) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        clock: ManualClock,
+        tmp: Path,
+        gateway: SimulatedGateway | None = None,
+    ) -> None:
         self.engine = engine
         self.settings = settings
         self.clock = clock
-        self.gateway = SimulatedGateway(tmp / "gateway.sqlite3", clock=clock)
+        self.gateway = gateway or SimulatedGateway(tmp / "gateway.sqlite3", clock=clock)
 
     def session(self) -> Session:
         return open_session(self.engine, self.settings)
