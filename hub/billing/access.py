@@ -16,14 +16,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from gatehouse.clock import Clock
 from hub.access.changes import access_changed
-from hub.billing.sitetime import local_midnight
-from hub.models import Entitlement, Plan, Schedule, Site, Subscription
+from hub.billing.bulk import insert_rows, update_rows
+from hub.billing.sitetime import local_midnight, site_today
+from hub.models import Entitlement, Plan, Schedule, Site
 
 
 def subscription_source(subscription_id: int) -> str:
@@ -32,7 +33,7 @@ def subscription_source(subscription_id: int) -> str:
 
 
 def access_window(
-    sub: Subscription, plan: Plan, timezone: str, today: date
+    sub: Any, plan: Plan, timezone: str, today: date
 ) -> tuple[datetime, datetime] | None:
     """``(valid_from, valid_until)`` of *sub*'s access, or ``None`` before anything is paid.
 
@@ -55,7 +56,7 @@ def access_window(
 
 def sync_subscription_access(
     session: Session,
-    items: Sequence[tuple[Subscription, Plan]],
+    items: Sequence[tuple[Any, Plan]],
     *,
     clock: Clock,
     reason: str,
@@ -92,7 +93,7 @@ def sync_subscription_access(
     members: dict[int, set[int]] = defaultdict(set)
     for sub, plan in items:
         site = sites[plan.site_id]
-        today = (today_of or {}).get(plan.site_id) or _today(now, site.timezone)
+        today = (today_of or {}).get(plan.site_id) or site_today(now, site.timezone)
         window = access_window(sub, plan, site.timezone, today)
         if window is None:
             continue
@@ -123,21 +124,13 @@ def sync_subscription_access(
         else:
             continue
         members[plan.site_id].add(sub.member_id)
-    if inserts:
-        session.execute(insert(Entitlement), inserts)
-    if updates:
-        session.execute(update(Entitlement), updates)
+    insert_rows(session, Entitlement, inserts)
+    update_rows(session, Entitlement, updates)
     for site_id, member_ids in sorted(members.items()):
         access_changed(
             session, site_id=site_id, reason=reason, clock=clock, member_ids=sorted(member_ids)
         )
     return len(inserts) + len(updates)
-
-
-def _today(now: datetime, timezone: str) -> date:
-    from hub.billing.sitetime import site_today
-
-    return site_today(now, timezone)
 
 
 def _schedule_ids(session: Session, site_ids: Iterable[int]) -> dict[tuple[int, int], int]:

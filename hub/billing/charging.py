@@ -21,11 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from gatehouse.clock import Clock
+from hub.billing.bulk import insert_rows, read_rows, table_of, update_rows
 from hub.billing.gateway import (
     ChargeResult,
     ChargeStatus,
@@ -33,7 +35,7 @@ from hub.billing.gateway import (
     PaymentGateway,
     idempotency_key,
 )
-from hub.billing.outcomes import Failure, settle_failed, settle_paid
+from hub.billing.outcomes import Failure, lock_subscriptions_of, settle_failed, settle_paid
 from hub.models import (
     AttemptStatus,
     ChargeAttempt,
@@ -177,13 +179,18 @@ def record_attempts(
         )
         ids.append(None)
     if rows:
-        new = iter(
-            session.execute(
-                insert(ChargeAttempt).returning(ChargeAttempt.id, sort_by_parameter_order=True),
-                rows,
-            ).scalars()
+        insert_rows(session, ChargeAttempt, rows)
+        new = dict(
+            session.connection()
+            .execute(
+                select(ChargeAttempt.idempotency_key, ChargeAttempt.id).where(
+                    col(ChargeAttempt.idempotency_key).in_([r["idempotency_key"] for r in rows])
+                )
+            )
+            .all()
         )
-        ids = [int(next(new)) if i is None else i for i in ids]
+        fresh = iter(new[str(r["idempotency_key"])] for r in rows)
+        ids = [int(next(fresh)) if i is None else i for i in ids]
     return [int(i or 0) for i in ids]
 
 
@@ -203,7 +210,7 @@ def collect_pending(
     """
     report = CollectReport()
     q = (
-        select(ChargeAttempt)
+        select(table_of(ChargeAttempt))
         .where(
             ChargeAttempt.status == AttemptStatus.PENDING.value,
             ChargeAttempt.gateway == gateway.name,
@@ -218,7 +225,7 @@ def collect_pending(
         q = q.where(col(ChargeAttempt.id).in_(list(attempt_ids)))
     if session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True)
-    attempts = list(session.exec(q))
+    attempts = read_rows(session, q)
     if not attempts:
         return report
     report.claimed = len(attempts)
@@ -231,7 +238,7 @@ def collect_pending(
 
 
 def _requests(
-    session: Session, attempts: Sequence[ChargeAttempt], gateway: str
+    session: Session, attempts: Sequence[Any], gateway: str
 ) -> tuple[list[ChargeRequest], list[tuple[ChargeRequest, str]]]:
     invoice_members = dict(
         session.exec(
@@ -286,7 +293,7 @@ _FINAL = {
 def _record(
     session: Session,
     outcomes: Sequence[ChargeOutcome],
-    attempts: Sequence[ChargeAttempt],
+    attempts: Sequence[Any],
     *,
     gateway: str,
     clock: Clock,
@@ -298,8 +305,9 @@ def _record(
         o for o in outcomes if o.result is not None and o.result.status is ChargeStatus.ERROR
     ]
     if unknown:
-        session.execute(
-            update(ChargeAttempt),
+        update_rows(
+            session,
+            ChargeAttempt,
             [
                 {
                     "id": o.request.attempt_id,
@@ -330,6 +338,7 @@ def _record(
     final = [o for o in final if o.request.attempt_id in owned]
     if not final:
         return
+    lock_subscriptions_of(session, sorted({o.request.invoice_id for o in final}))
     rows = []
     for o in final:
         attempt = by_id[o.request.attempt_id]
@@ -346,7 +355,7 @@ def _record(
                 "gateway_charge_id": r.charge_id if r else None,
             }
         )
-    session.execute(update(ChargeAttempt), rows)
+    update_rows(session, ChargeAttempt, rows)
     succeeded = [
         o for o in final if o.result is not None and o.result.status is ChargeStatus.SUCCEEDED
     ]
@@ -380,7 +389,7 @@ def record_card_payments(
     session: Session,
     succeeded: Sequence[ChargeOutcome],
     *,
-    attempts: dict[int | None, ChargeAttempt],
+    attempts: dict[Any, Any],
     gateway: str,
     now: object,
 ) -> None:
@@ -424,12 +433,12 @@ def record_card_payments(
                 "recorded_by": "billing",
             }
         )
-    session.execute(insert(Payment), rows)
+    insert_rows(session, Payment, rows)
 
 
 def record_answer(
     session: Session,
-    attempt: ChargeAttempt,
+    attempt: Any,
     result: ChargeResult,
     *,
     gateway: str,

@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from hub.billing.bulk import insert_rows
 from hub.billing.invoices import InvoiceDraft, InvoiceKind
 from hub.billing.numbering import allocate_numbers
 from hub.models import DocumentKind, Invoice, InvoiceLineRow, InvoiceStatus
@@ -92,11 +92,17 @@ def issue_invoices(session: Session, items: Sequence[ToIssue], *, now: datetime)
         for offset, index in enumerate(by_site[site_id]):
             numbers[index] = first + offset
     rows = [invoice_values(item, numbers[i], now) for i, item in enumerate(items)]
-    ids = list(
-        session.execute(
-            insert(Invoice).returning(Invoice.id, sort_by_parameter_order=True), rows
-        ).scalars()
-    )
+    insert_rows(session, Invoice, rows)
+    found: dict[tuple[int, int], int] = {}
+    for site_id, indexes in by_site.items():
+        low, high = numbers[indexes[0]], numbers[indexes[-1]]
+        for invoice_id, number in session.connection().execute(
+            select(Invoice.id, Invoice.number).where(
+                Invoice.site_id == site_id, col(Invoice.number).between(low, high)
+            )
+        ):
+            found[(site_id, number)] = invoice_id
+    ids = [found[(item.site_id, numbers[i])] for i, item in enumerate(items)]
     lines = [
         {
             "invoice_id": invoice_id,
@@ -116,5 +122,5 @@ def issue_invoices(session: Session, items: Sequence[ToIssue], *, now: datetime)
         for invoice_id, item in zip(ids, items, strict=True)
         for position, line in enumerate(item.draft.lines, start=1)
     ]
-    session.execute(insert(InvoiceLineRow), lines)
+    insert_rows(session, InvoiceLineRow, lines)
     return [int(i) for i in ids]

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -26,6 +27,7 @@ from sqlmodel import Session, col, select
 
 from gatehouse.clock import Clock
 from hub.billing.access import sync_subscription_access
+from hub.billing.bulk import forget_loaded, read_rows, table_of, update_rows
 from hub.billing.renewals import SubscriptionStatus
 from hub.models import (
     DunningCase,
@@ -53,6 +55,24 @@ class Failure:
     method_id: int | None = None
 
 
+def lock_subscriptions_of(session: Session, invoice_ids: Sequence[int]) -> None:
+    """Lock the subscriptions of *invoice_ids* in id order (PostgreSQL).
+
+    Two billing runs recording outcomes at once may touch the same subscriptions; taking
+    the row locks up front, always in the same order, makes one wait for the other
+    instead of deadlocking.
+    """
+    if not invoice_ids or session.get_bind().dialect.name != "postgresql":
+        return
+    subs = select(Invoice.subscription_id).where(col(Invoice.id).in_(list(invoice_ids)))
+    session.exec(
+        select(Subscription.id)
+        .where(col(Subscription.id).in_(subs))
+        .order_by(col(Subscription.id))
+        .with_for_update()
+    ).all()
+
+
 def settle_paid(
     session: Session, invoice_ids: Sequence[int], *, clock: Clock, reason: str = "invoice paid"
 ) -> list[int]:
@@ -63,6 +83,7 @@ def settle_paid(
     """
     if not invoice_ids:
         return []
+    session.flush()
     now = clock.now()
     rows = session.execute(
         update(Invoice)
@@ -94,6 +115,7 @@ def settle_paid(
         )
     if covered:
         extend_subscriptions(session, covered, now=now, clock=clock, reason=reason)
+    forget_loaded(session)
     return paid
 
 
@@ -107,28 +129,26 @@ def extend_subscriptions(
 ) -> None:
     """Move ``paid_through`` of each subscription to at least ``covered[id]``, lift
     ``past_due`` where nothing else is open, and extend their access."""
-    subs = list(
-        session.exec(
-            select(Subscription)
-            .where(col(Subscription.id).in_(list(covered)))
-            .execution_options(populate_existing=True)
-        )
-    )
+    ids = list(covered)
+    subs = read_rows(session, select(table_of(Subscription)).where(col(Subscription.id).in_(ids)))
     still_open = set(
-        session.exec(
+        session.connection()
+        .execute(
             select(Invoice.subscription_id)
             .where(
-                col(Invoice.subscription_id).in_(list(covered)),
+                col(Invoice.subscription_id).in_(ids),
                 Invoice.status == InvoiceStatus.OPEN.value,
                 Invoice.total > 0,
             )
             .distinct()
         )
+        .scalars()
     )
     plans = _plans(session, {s.plan_id for s in subs})
-    touched: list[tuple[Subscription, Plan]] = []
+    touched: list[tuple[Any, Plan]] = []
+    rows: list[dict[str, Any]] = []
     for sub in subs:
-        through = covered.get(sub.id or 0)
+        through = covered.get(sub.id)
         changed = False
         if through is not None and (sub.paid_through is None or through > sub.paid_through):
             sub.paid_through = through
@@ -137,10 +157,10 @@ def extend_subscriptions(
             sub.status = SubscriptionStatus.ACTIVE.value
             changed = True
         if changed:
-            sub.updated_at = now
-            session.add(sub)
+            rows.append({"id": sub.id, "paid_through": sub.paid_through, "status": sub.status,
+                         "updated_at": now})  # fmt: skip
             touched.append((sub, plans[sub.plan_id]))
-    session.flush()
+    update_rows(session, Subscription, rows)
     sync_subscription_access(session, touched, clock=clock, reason=reason)
 
 
@@ -151,6 +171,7 @@ def settle_failed(session: Session, failures: Sequence[Failure], *, clock: Clock
     """
     if not failures:
         return 0
+    session.flush()
     now = clock.now()
     by_invoice = {f.invoice_id: f for f in failures}
     invoices = session.exec(
@@ -202,6 +223,7 @@ def settle_failed(session: Session, failures: Sequence[Failure], *, clock: Clock
         .returning(DunningCase.id),
         cases,
     ).all()
+    forget_loaded(session)
     return len(opened)
 
 

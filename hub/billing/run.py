@@ -37,6 +37,7 @@ from sqlmodel import Session, col, select
 
 from gatehouse.clock import Clock
 from hub.billing.access import sync_subscription_access
+from hub.billing.bulk import read_rows, table_of, update_rows
 from hub.billing.charging import AttemptSpec, collect_pending, record_attempts
 from hub.billing.gateway import PaymentGateway
 from hub.billing.invoices import InvoiceDraft
@@ -45,7 +46,7 @@ from hub.billing.outcomes import Failure, settle_failed, settle_paid
 from hub.billing.plans import PlanBase
 from hub.billing.renewals import SubscriptionStatus, bill_due
 from hub.billing.sitetime import site_today
-from hub.billing.subscription_state import apply_state, state_of
+from hub.billing.subscription_state import STATE_COLUMNS, apply_state, state_of
 from hub.core.config import Settings
 from hub.models import (
     BillingProfile,
@@ -189,7 +190,7 @@ def issue_due(
     """One batch of step 1 (issue) for *site_id*; the caller commits."""
     report = RunReport()
     q = (
-        select(Subscription)
+        select(table_of(Subscription))
         .where(Subscription.site_id == site_id, col(Subscription.due_on) <= today)
         .order_by(col(Subscription.id))
         .limit(limit)
@@ -197,16 +198,18 @@ def issue_due(
     if subscription_ids is not None:
         q = q.where(col(Subscription.id).in_(list(subscription_ids)))
     if session.get_bind().dialect.name == "postgresql":
-        q = q.with_for_update(skip_locked=True, of=Subscription)  # type: ignore[arg-type]
-    subs = list(session.exec(q))
+        q = q.with_for_update(skip_locked=True)
+    subs = read_rows(session, q)
     report.subscriptions_seen = len(subs)
     if not subs:
         return report
+    now = clock.now()
     plans = _plans(session, {s.plan_id for s in subs})
     due_days = _due_days(session, site_id)
     reopened = _frozen_with_open_invoices(session, subs)
     to_issue: list[ToIssue] = []
-    touched: list[tuple[Subscription, Plan]] = []
+    touched: list[tuple[Any, Plan]] = []
+    updates: list[dict[str, Any]] = []
     for sub in subs:
         plan, terms = plans[sub.plan_id]
         drafts, state = bill_due(state_of(sub, terms), today=today, due_days=due_days)
@@ -217,13 +220,14 @@ def issue_due(
             if last is not None:
                 sub.current_period_start, sub.current_period_end = last.start, last.end
         if drafts or changed:
-            sub.updated_at = clock.now()
-            session.add(sub)
+            updates.append(
+                {"id": sub.id, **{c: getattr(sub, c) for c in WRITTEN}, "updated_at": now}
+            )
         if "paid_through" in changed or "status" in changed:
             touched.append((sub, plan))
         to_issue += [_to_issue(sub, d) for d in drafts]
-    session.flush()
-    ids = issue_invoices(session, to_issue, now=clock.now())
+    update_rows(session, Subscription, updates)
+    ids = issue_invoices(session, to_issue, now=now)
     report.invoices_issued = len(ids)
     report.invoice_ids = ids
     if touched:
@@ -240,7 +244,21 @@ def issue_due(
     return report
 
 
-def _to_issue(sub: Subscription, draft: InvoiceDraft) -> ToIssue:
+#: Subscription columns the issue step writes back.
+WRITTEN = (
+    *STATE_COLUMNS,
+    "next_bill_on",
+    "status",
+    "due_on",
+    "cancel_at_period_end",
+    "paid_through",
+    "paid_through_moved",
+    "current_period_start",
+    "current_period_end",
+)
+
+
+def _to_issue(sub: Any, draft: InvoiceDraft) -> ToIssue:
     return ToIssue(
         draft=draft,
         site_id=sub.site_id,
@@ -259,7 +277,7 @@ def _due_days(session: Session, site_id: int) -> int:
     return profile.due_days if profile is not None else 0
 
 
-def _frozen_with_open_invoices(session: Session, subs: Sequence[Subscription]) -> set[int]:
+def _frozen_with_open_invoices(session: Session, subs: Sequence[Any]) -> set[int]:
     frozen = [s.id for s in subs if s.status == SubscriptionStatus.FROZEN.value]
     if not frozen:
         return set()
@@ -276,17 +294,18 @@ def _frozen_with_open_invoices(session: Session, subs: Sequence[Subscription]) -
 
 def choose_methods(
     session: Session, member_ids: set[int], gateway: str
-) -> tuple[dict[int, list[PaymentMethod]], set[int]]:
+) -> tuple[dict[int, list[Any]], set[int]]:
     """Each member's usable saved methods (default first) and who has a customer."""
-    methods: dict[int, list[PaymentMethod]] = {}
-    rows = session.exec(
-        select(PaymentMethod)
+    methods: dict[int, list[Any]] = {}
+    rows = read_rows(
+        session,
+        select(PaymentMethod.id, PaymentMethod.member_id)
         .where(
             col(PaymentMethod.member_id).in_(member_ids),
             col(PaymentMethod.detached_at).is_(None),
             PaymentMethod.gateway == gateway,
         )
-        .order_by(col(PaymentMethod.is_default).desc(), col(PaymentMethod.id).desc())
+        .order_by(col(PaymentMethod.is_default).desc(), col(PaymentMethod.id).desc()),
     )
     for pm in rows:
         methods.setdefault(pm.member_id, []).append(pm)
@@ -300,9 +319,7 @@ def choose_methods(
     return methods, customers
 
 
-def method_for(
-    methods: dict[int, list[PaymentMethod]], member_id: int, preferred: int | None
-) -> PaymentMethod | None:
+def method_for(methods: dict[int, list[Any]], member_id: int, preferred: int | None) -> Any:
     """The subscription's own method if still saved, else the member's default."""
     saved = methods.get(member_id, [])
     for pm in saved:
@@ -315,7 +332,7 @@ def _charges_for(
     session: Session,
     items: Sequence[ToIssue],
     ids: Sequence[int],
-    subs: Sequence[Subscription],
+    subs: Sequence[Any],
     gateway: str,
 ) -> tuple[list[AttemptSpec], list[int], list[Failure]]:
     preferred: dict[int | None, Any] = {s.id: s.payment_method_id for s in subs}

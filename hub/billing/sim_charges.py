@@ -90,31 +90,19 @@ def result_of(stored: dict[str, Any], idempotency_key: str) -> ChargeResult:
     )
 
 
-def charge_in(
-    db: sqlite3.Connection,
-    ledger: SimLedger,
+def _new_charge(
     request: dict[str, Any],
     idempotency_key: str,
+    fingerprint: str,
+    method: tuple[Any, ...] | None,
     now: datetime,
-) -> dict[str, Any]:
-    """Charge *request* under *idempotency_key* in the open transaction *db*.
-
-    Returns the stored charge (new, or the one first made with this key).
-    """
-    fingerprint = request_hash(**request)
-    stored = ledger.charge_by_key(db, idempotency_key)
-    if stored is not None:
-        if stored["request_hash"] != fingerprint:
-            raise conflict(idempotency_key)
-        return stored
-    customer, method = request["customer"], request["method"]
-    found = db.execute(
-        "SELECT customer, last4, exp_month, exp_year, detached FROM methods WHERE token = ?",
-        (method,),
-    ).fetchone()
-    if found is None or found[0] != customer or found[4]:
-        raise GatewayError(f"payment method {method!r} is not attached to {customer!r}")
-    _, last4, exp_month, exp_year, _ = found
+) -> tuple[dict[str, Any], bool]:
+    """The charge a new request makes on the saved *method* row, and whether the card
+    opens a dispute afterwards; :class:`GatewayError` if the method cannot be charged."""
+    customer, token = request["customer"], request["method"]
+    if method is None or method[0] != customer or method[4]:
+        raise GatewayError(f"payment method {token!r} is not attached to {customer!r}")
+    _, last4, exp_month, exp_year, _ = method
     card = sim_card_for_last4(last4)
     outcome, reason = card.outcome, card.reason
     code, decline, message = card.code, card.decline_code, card.message
@@ -133,15 +121,87 @@ def charge_in(
         "raw_message": message,
         "created": int(now.timestamp()),
     }
+    return charge, outcome is Outcome.DISPUTE
+
+
+_METHOD_COLUMNS = "customer, last4, exp_month, exp_year, detached"
+
+
+def charge_in(
+    db: sqlite3.Connection,
+    ledger: SimLedger,
+    request: dict[str, Any],
+    idempotency_key: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """Charge *request* under *idempotency_key* in the open transaction *db*.
+
+    Returns the stored charge (new, or the one first made with this key).
+    """
+    fingerprint = request_hash(**request)
+    stored = ledger.charge_by_key(db, idempotency_key)
+    if stored is not None:
+        if stored["request_hash"] != fingerprint:
+            raise conflict(idempotency_key)
+        return stored
+    method = db.execute(
+        f"SELECT {_METHOD_COLUMNS} FROM methods WHERE token = ?", (request["method"],)
+    ).fetchone()
+    charge, dispute = _new_charge(request, idempotency_key, fingerprint, method, now)
     ledger.insert_charge(db, charge)
-    record_charge_events(db, ledger, charge, dispute=outcome is Outcome.DISPUTE)
+    ledger.record_events(db, charge_events(charge, dispute=dispute))
     return charge
 
 
-def record_charge_events(
-    db: sqlite3.Connection, ledger: SimLedger, charge: dict[str, Any], *, dispute: bool
-) -> None:
-    """The webhook events a new charge causes, Stripe-shaped."""
+def charge_batch_in(
+    db: sqlite3.Connection,
+    ledger: SimLedger,
+    items: list[tuple[dict[str, Any], str]],
+    now: datetime,
+) -> list[dict[str, Any] | GatewayError]:
+    """:func:`charge_in` for many ``(request, key)`` pairs at once: keys and methods are
+    looked up with one query each and the new charges and events written with one
+    ``executemany`` each. Answers, in order, the stored charge or the error."""
+    keys = [key for _, key in items]
+    stored = ledger.charges_by_keys(db, keys)
+    tokens = sorted({request["method"] for request, _ in items})
+    methods: dict[str, tuple[Any, ...]] = {}
+    for start in range(0, len(tokens), 5000):
+        chunk = tokens[start : start + 5000]
+        marks = ",".join("?" * len(chunk))
+        for row in db.execute(
+            f"SELECT token, {_METHOD_COLUMNS} FROM methods WHERE token IN ({marks})", chunk
+        ):
+            methods[row[0]] = tuple(row[1:])
+    answers: list[dict[str, Any] | GatewayError] = []
+    new: list[dict[str, Any]] = []
+    events: list[tuple[str, dict[str, Any], int]] = []
+    for request, key in items:
+        fingerprint = request_hash(**request)
+        found = stored.get(key)
+        if found is not None:
+            answers.append(found if found["request_hash"] == fingerprint else conflict(key))
+            continue
+        try:
+            charge, dispute = _new_charge(
+                request, key, fingerprint, methods.get(request["method"]), now
+            )
+        except GatewayError as err:
+            answers.append(err)
+            continue
+        stored[key] = charge
+        new.append(charge)
+        events += charge_events(charge, dispute=dispute)
+        answers.append(charge)
+    ledger.insert_charges(db, new)
+    ledger.record_events(db, events)
+    return answers
+
+
+def charge_events(
+    charge: dict[str, Any], *, dispute: bool
+) -> list[tuple[str, dict[str, Any], int]]:
+    """The webhook events a new charge causes, Stripe-shaped: ``(type, object, created)``."""
     succeeded = charge["status"] == ChargeStatus.SUCCEEDED.value
     intent = {
         "id": charge["id"],
@@ -161,20 +221,22 @@ def record_charge_events(
         },
     }
     kind = "payment_intent.succeeded" if succeeded else "payment_intent.payment_failed"
-    ledger.record_event(db, kind, intent, charge["created"])
+    events = [(kind, intent, charge["created"])]
     if dispute:
-        ledger.record_event(
-            db,
-            "charge.dispute.created",
-            {
-                "id": new_id("dp"),
-                "object": "dispute",
-                "amount": charge["amount"],
-                "currency": charge["currency"].lower(),
-                "charge": new_id("ch"),
-                "payment_intent": charge["id"],
-                "reason": "fraudulent",
-                "status": "needs_response",
-            },
-            charge["created"],
+        events.append(
+            (
+                "charge.dispute.created",
+                {
+                    "id": new_id("dp"),
+                    "object": "dispute",
+                    "amount": charge["amount"],
+                    "currency": charge["currency"].lower(),
+                    "charge": new_id("ch"),
+                    "payment_intent": charge["id"],
+                    "reason": "fraudulent",
+                    "status": "needs_response",
+                },
+                charge["created"],
+            )
         )
+    return events

@@ -53,6 +53,7 @@ from hub.billing.gateway import (
 )
 from hub.billing.sim_cards import lookup_sim_card
 from hub.billing.sim_charges import (
+    charge_batch_in,
     charge_in,
     checked_request,
     conflict,
@@ -220,13 +221,11 @@ class SimulatedGateway:
         if checked:
             now = self.clock.now()
             with self.ledger.transaction() as db:
-                for index, request, key in checked:
-                    try:
-                        answers[index] = result_of(
-                            charge_in(db, self.ledger, request, key, now), key
-                        )
-                    except GatewayError as err:
-                        answers[index] = err
+                stored = charge_batch_in(db, self.ledger, [(r, k) for _, r, k in checked], now)
+            for (index, _, key), charge in zip(checked, stored, strict=True):
+                answers[index] = (
+                    charge if isinstance(charge, GatewayError) else result_of(charge, key)
+                )
             if self.fault == "lost_response":
                 for index, request, key in checked:
                     if isinstance(answers[index], ChargeResult):
