@@ -77,7 +77,7 @@ def sync_subscription_access(
     sources = [subscription_source(sub.id or 0) for sub, _ in items]
     existing = {
         row.source: row
-        for row in session.exec(
+        for row in session.connection().execute(
             select(
                 Entitlement.id,
                 Entitlement.source,
@@ -85,15 +85,21 @@ def sync_subscription_access(
                 Entitlement.schedule_id,
                 Entitlement.valid_from,
                 Entitlement.valid_until,
-            ).where(col(Entitlement.source).in_(sources))
+            ).where(
+                col(Entitlement.member_id).in_({sub.member_id for sub, _ in items}),
+                col(Entitlement.source).in_(sources),
+            )
         )
     }
+    days = dict(today_of or {})
     inserts: list[dict[str, object]] = []
     updates: list[dict[str, object]] = []
     members: dict[int, set[int]] = defaultdict(set)
     for sub, plan in items:
         site = sites[plan.site_id]
-        today = (today_of or {}).get(plan.site_id) or site_today(now, site.timezone)
+        today = days.get(plan.site_id)
+        if today is None:
+            today = days[plan.site_id] = site_today(now, site.timezone)
         window = access_window(sub, plan, site.timezone, today)
         if window is None:
             continue

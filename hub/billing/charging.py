@@ -136,20 +136,24 @@ def record_attempts(
     now = clock.now()
     invoice_ids = sorted({s.invoice_id for s in specs})
     last = dict(
-        session.exec(
+        session.connection()
+        .execute(
             select(ChargeAttempt.invoice_id, func.max(ChargeAttempt.attempt))
             .where(col(ChargeAttempt.invoice_id).in_(invoice_ids))
             .group_by(col(ChargeAttempt.invoice_id))
-        ).all()
+        )
+        .all()
     )
     keys = [s.request_key for s in specs if s.request_key]
     known = (
         dict(
-            session.exec(
+            session.connection()
+            .execute(
                 select(ChargeAttempt.request_key, ChargeAttempt.id).where(
                     col(ChargeAttempt.request_key).in_(keys)
                 )
-            ).all()
+            )
+            .all()
         )
         if keys
         else {}
@@ -241,27 +245,33 @@ def _requests(
     session: Session, attempts: Sequence[Any], gateway: str
 ) -> tuple[list[ChargeRequest], list[tuple[ChargeRequest, str]]]:
     invoice_members = dict(
-        session.exec(
+        session.connection()
+        .execute(
             select(Invoice.id, Invoice.member_id).where(
                 col(Invoice.id).in_([a.invoice_id for a in attempts])
             )
-        ).all()
+        )
+        .all()
     )
     method_ids = {a.payment_method_id for a in attempts if a.payment_method_id}
     tokens = dict(
-        session.exec(
+        session.connection()
+        .execute(
             select(PaymentMethod.id, PaymentMethod.token).where(
                 col(PaymentMethod.id).in_(method_ids)
             )
-        ).all()
+        )
+        .all()
     )
     customers = dict(
-        session.exec(
+        session.connection()
+        .execute(
             select(GatewayCustomer.member_id, GatewayCustomer.customer_ref).where(
                 col(GatewayCustomer.member_id).in_(set(invoice_members.values())),
                 GatewayCustomer.gateway == gateway,
             )
-        ).all()
+        )
+        .all()
     )
     ready: list[ChargeRequest] = []
     missing: list[tuple[ChargeRequest, str]] = []
@@ -397,7 +407,7 @@ def record_card_payments(
     invoice_ids = [o.request.invoice_id for o in succeeded]
     info = {
         i: (m, s)
-        for i, m, s in session.exec(
+        for i, m, s in session.connection().execute(
             select(Invoice.id, Invoice.member_id, Invoice.site_id).where(
                 col(Invoice.id).in_(invoice_ids)
             )
@@ -406,7 +416,7 @@ def record_card_payments(
     method_ids = {attempts[o.request.attempt_id].payment_method_id for o in succeeded}
     labels = {
         pm_id: f"{brand} {last4}"
-        for pm_id, brand, last4 in session.exec(
+        for pm_id, brand, last4 in session.connection().execute(
             select(PaymentMethod.id, PaymentMethod.brand, PaymentMethod.last4).where(
                 col(PaymentMethod.id).in_([m for m in method_ids if m])
             )

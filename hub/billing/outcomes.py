@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 
 from gatehouse.clock import Clock
 from hub.billing.access import sync_subscription_access
-from hub.billing.bulk import forget_loaded, read_rows, table_of, update_rows
+from hub.billing.bulk import forget_loaded, read_rows, update_rows
 from hub.billing.renewals import SubscriptionStatus
 from hub.models import (
     DunningCase,
@@ -130,7 +130,21 @@ def extend_subscriptions(
     """Move ``paid_through`` of each subscription to at least ``covered[id]``, lift
     ``past_due`` where nothing else is open, and extend their access."""
     ids = list(covered)
-    subs = read_rows(session, select(table_of(Subscription)).where(col(Subscription.id).in_(ids)))
+    s = Subscription
+    subs = read_rows(
+        session,
+        select(
+            s.id,
+            s.member_id,
+            s.plan_id,
+            s.status,
+            s.paid_through,
+            s.started_on,
+            s.freeze_from,
+            s.resume_on,
+            s.cancelled_at,
+        ).where(col(s.id).in_(ids)),  # fmt: skip
+    )
     still_open = set(
         session.connection()
         .execute(
@@ -174,19 +188,23 @@ def settle_failed(session: Session, failures: Sequence[Failure], *, clock: Clock
     session.flush()
     now = clock.now()
     by_invoice = {f.invoice_id: f for f in failures}
-    invoices = session.exec(
-        select(
-            Invoice.id,
-            Invoice.member_id,
-            Invoice.subscription_id,
-            Invoice.total,
-            Invoice.currency,
-        ).where(
-            col(Invoice.id).in_(list(by_invoice)),
-            Invoice.status == InvoiceStatus.OPEN.value,
-            Invoice.total > 0,
+    invoices = (
+        session.connection()
+        .execute(
+            select(
+                Invoice.id,
+                Invoice.member_id,
+                Invoice.subscription_id,
+                Invoice.total,
+                Invoice.currency,
+            ).where(
+                col(Invoice.id).in_(list(by_invoice)),
+                Invoice.status == InvoiceStatus.OPEN.value,
+                Invoice.total > 0,
+            )
         )
-    ).all()
+        .all()
+    )
     if not invoices:
         return 0
     sub_ids = [sub_id for _, _, sub_id, _, _ in invoices if sub_id is not None]

@@ -282,14 +282,16 @@ def _frozen_with_open_invoices(session: Session, subs: Sequence[Any]) -> set[int
     if not frozen:
         return set()
     return set(
-        session.exec(
+        session.connection()
+        .execute(
             select(Invoice.subscription_id).where(
                 col(Invoice.subscription_id).in_(frozen),
                 Invoice.status == InvoiceStatus.OPEN.value,
                 Invoice.total > 0,
             )
         )
-    )  # type: ignore[arg-type]
+        .scalars()
+    )
 
 
 def choose_methods(
@@ -310,11 +312,13 @@ def choose_methods(
     for pm in rows:
         methods.setdefault(pm.member_id, []).append(pm)
     customers = set(
-        session.exec(
+        session.connection()
+        .execute(
             select(GatewayCustomer.member_id).where(
                 col(GatewayCustomer.member_id).in_(member_ids), GatewayCustomer.gateway == gateway
             )
         )
+        .scalars()
     )
     return methods, customers
 
