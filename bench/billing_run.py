@@ -16,6 +16,7 @@ declines. Invoice emails are timed separately (they go out after the run).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -152,11 +153,14 @@ def main() -> None:
         print(f"setup_s: {time.perf_counter() - started:.1f} s")
 
         engine = make_engine(url)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         report = run_billing(engine=engine, settings=settings, clock=clock, gateway=gateway,
                              batch_size=args.batch)  # fmt: skip
         elapsed = time.perf_counter() - started
         print(f"total_s: {elapsed:.1f} s")
+        print(f"cpu_s: {time.process_time() - cpu:.1f} s (this process; the database server's "
+              "work is not included)")  # fmt: skip
+        print(f"load_avg: {os.getloadavg()[0]:.1f} (other work on this machine)")
         print(f"invoices_per_s: {report.invoices_issued / elapsed:.0f} invoices/s")
         print(f"charges_per_s: {report.charges_sent / elapsed:.0f} charges/s")
         print(f"invoices: {report.invoices_issued} invoices")

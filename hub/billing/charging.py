@@ -124,25 +124,37 @@ def _kwargs(r: ChargeRequest) -> dict[str, object]:
 
 
 def record_attempts(
-    session: Session, specs: Sequence[AttemptSpec], *, gateway: str, clock: Clock
+    session: Session,
+    specs: Sequence[AttemptSpec],
+    *,
+    gateway: str,
+    clock: Clock,
+    new_invoices: bool = False,
 ) -> list[int]:
     """Record a pending attempt per spec (numbered after the invoice's last attempt).
 
     A spec whose ``request_key`` was recorded before is not recorded again; its earlier
     attempt's id is returned instead. Does not commit: commit before charging.
+
+    :param new_invoices: the invoices were issued in this transaction (so these are
+        their first attempts); the attempt ids are then not read back (``[]``).
     """
     if not specs:
         return []
     now = clock.now()
     invoice_ids = sorted({s.invoice_id for s in specs})
-    last = dict(
-        session.connection()
-        .execute(
-            select(ChargeAttempt.invoice_id, func.max(ChargeAttempt.attempt))
-            .where(col(ChargeAttempt.invoice_id).in_(invoice_ids))
-            .group_by(col(ChargeAttempt.invoice_id))
+    last = (
+        {}
+        if new_invoices
+        else dict(
+            session.connection()
+            .execute(
+                select(ChargeAttempt.invoice_id, func.max(ChargeAttempt.attempt))
+                .where(col(ChargeAttempt.invoice_id).in_(invoice_ids))
+                .group_by(col(ChargeAttempt.invoice_id))
+            )
+            .all()
         )
-        .all()
     )
     keys = [s.request_key for s in specs if s.request_key]
     known = (
@@ -182,6 +194,9 @@ def record_attempts(
             }
         )
         ids.append(None)
+    if rows and new_invoices:
+        insert_rows(session, ChargeAttempt, rows)
+        return []
     if rows:
         insert_rows(session, ChargeAttempt, rows)
         new = dict(
@@ -213,28 +228,44 @@ def collect_pending(
     Does not commit; the caller commits the whole batch.
     """
     report = CollectReport()
+    attempt = table_of(ChargeAttempt)
     q = (
-        select(table_of(ChargeAttempt))
-        .where(
-            ChargeAttempt.status == AttemptStatus.PENDING.value,
-            ChargeAttempt.gateway == gateway.name,
-            col(ChargeAttempt.id) > after_id,
+        select(
+            attempt,
+            col(Invoice.member_id).label("member_id"),
+            col(Invoice.site_id).label("site_id"),
+            col(PaymentMethod.token).label("token"),
+            col(PaymentMethod.brand).label("brand"),
+            col(PaymentMethod.last4).label("last4"),
+            col(GatewayCustomer.customer_ref).label("customer_ref"),
         )
-        .order_by(col(ChargeAttempt.id))
+        .join(Invoice, col(Invoice.id) == attempt.c.invoice_id)
+        .outerjoin(PaymentMethod, col(PaymentMethod.id) == attempt.c.payment_method_id)
+        .outerjoin(
+            GatewayCustomer,
+            (col(GatewayCustomer.member_id) == col(Invoice.member_id))
+            & (col(GatewayCustomer.gateway) == attempt.c.gateway),
+        )
+        .where(
+            attempt.c.status == AttemptStatus.PENDING.value,
+            attempt.c.gateway == gateway.name,
+            attempt.c.id > after_id,
+        )
+        .order_by(attempt.c.id)
         .limit(limit)
     )
     if invoice_ids is not None:
-        q = q.where(col(ChargeAttempt.invoice_id).in_(list(invoice_ids)))
+        q = q.where(attempt.c.invoice_id.in_(list(invoice_ids)))
     if attempt_ids is not None:
-        q = q.where(col(ChargeAttempt.id).in_(list(attempt_ids)))
+        q = q.where(attempt.c.id.in_(list(attempt_ids)))
     if session.get_bind().dialect.name == "postgresql":
-        q = q.with_for_update(skip_locked=True)
+        q = q.with_for_update(skip_locked=True, of=attempt)
     attempts = read_rows(session, q)
     if not attempts:
         return report
     report.claimed = len(attempts)
     report.last_attempt_id = max(a.id or 0 for a in attempts)
-    requests, missing = _requests(session, attempts, gateway.name)
+    requests, missing = _requests(attempts)
     outcomes = charge_all(gateway, requests)
     outcomes += [ChargeOutcome(r, error=message) for r, message in missing]
     _record(session, outcomes, attempts, gateway=gateway.name, clock=clock, report=report)
@@ -242,48 +273,19 @@ def collect_pending(
 
 
 def _requests(
-    session: Session, attempts: Sequence[Any], gateway: str
+    attempts: Sequence[Any],
 ) -> tuple[list[ChargeRequest], list[tuple[ChargeRequest, str]]]:
-    invoice_members = dict(
-        session.connection()
-        .execute(
-            select(Invoice.id, Invoice.member_id).where(
-                col(Invoice.id).in_([a.invoice_id for a in attempts])
-            )
-        )
-        .all()
-    )
-    method_ids = {a.payment_method_id for a in attempts if a.payment_method_id}
-    tokens = dict(
-        session.connection()
-        .execute(
-            select(PaymentMethod.id, PaymentMethod.token).where(
-                col(PaymentMethod.id).in_(method_ids)
-            )
-        )
-        .all()
-    )
-    customers = dict(
-        session.connection()
-        .execute(
-            select(GatewayCustomer.member_id, GatewayCustomer.customer_ref).where(
-                col(GatewayCustomer.member_id).in_(set(invoice_members.values())),
-                GatewayCustomer.gateway == gateway,
-            )
-        )
-        .all()
-    )
+    """What to send for each claimed attempt (read with its invoice, method, customer)."""
     ready: list[ChargeRequest] = []
     missing: list[tuple[ChargeRequest, str]] = []
     for a in attempts:
-        member = invoice_members.get(a.invoice_id)
         request = ChargeRequest(
             attempt_id=a.id or 0,
             invoice_id=a.invoice_id,
             amount=a.amount,
             currency=a.currency,
-            customer=customers.get(member, "") if member is not None else "",
-            method=tokens.get(a.payment_method_id or 0, ""),
+            customer=a.customer_ref or "",
+            method=a.token or "",
             idempotency_key=a.idempotency_key,
         )
         if not request.customer or not request.method:
@@ -404,24 +406,22 @@ def record_card_payments(
     now: object,
 ) -> None:
     """A :class:`~hub.models.Payment` per succeeded charge (money moved, so always)."""
-    invoice_ids = [o.request.invoice_id for o in succeeded]
-    info = {
-        i: (m, s)
-        for i, m, s in session.connection().execute(
-            select(Invoice.id, Invoice.member_id, Invoice.site_id).where(
-                col(Invoice.id).in_(invoice_ids)
+    first = attempts[succeeded[0].request.attempt_id]
+    if hasattr(first, "site_id"):  # claimed with its invoice and method (the run)
+        info = {
+            attempts[o.request.attempt_id].invoice_id: (
+                attempts[o.request.attempt_id].member_id,
+                attempts[o.request.attempt_id].site_id,
             )
-        )
-    }
-    method_ids = {attempts[o.request.attempt_id].payment_method_id for o in succeeded}
-    labels = {
-        pm_id: f"{brand} {last4}"
-        for pm_id, brand, last4 in session.connection().execute(
-            select(PaymentMethod.id, PaymentMethod.brand, PaymentMethod.last4).where(
-                col(PaymentMethod.id).in_([m for m in method_ids if m])
-            )
-        )
-    }
+            for o in succeeded
+        }
+        labels = {
+            a.payment_method_id: f"{a.brand} {a.last4}"
+            for a in (attempts[o.request.attempt_id] for o in succeeded)
+            if a.brand
+        }
+    else:
+        info, labels = _payment_context(session, succeeded, attempts)
     rows = []
     for o in succeeded:
         assert o.result is not None
@@ -444,6 +444,30 @@ def record_card_payments(
             }
         )
     insert_rows(session, Payment, rows)
+
+
+def _payment_context(
+    session: Session, succeeded: Sequence[ChargeOutcome], attempts: dict[Any, Any]
+) -> tuple[dict[int, tuple[int, int]], dict[Any, str]]:
+    invoice_ids = [o.request.invoice_id for o in succeeded]
+    info = {
+        i: (m, s)
+        for i, m, s in session.connection().execute(
+            select(Invoice.id, Invoice.member_id, Invoice.site_id).where(
+                col(Invoice.id).in_(invoice_ids)
+            )
+        )
+    }
+    method_ids = [attempts[o.request.attempt_id].payment_method_id for o in succeeded]
+    labels = {
+        pm_id: f"{brand} {last4}"
+        for pm_id, brand, last4 in session.connection().execute(
+            select(PaymentMethod.id, PaymentMethod.brand, PaymentMethod.last4).where(
+                col(PaymentMethod.id).in_([m for m in method_ids if m])
+            )
+        )
+    }
+    return info, labels
 
 
 def record_answer(
