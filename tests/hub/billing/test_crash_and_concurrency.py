@@ -114,8 +114,9 @@ def _check_books(world: World, at: datetime) -> dict[str, int]:
     for inv in invoices:
         by_sub[inv.subscription_id].append(inv.period_start)
     for sub in subs:
-        expected, _ = bill_due(start_subscription(plans[sub.plan_id], start_on=sub.started_on),
-                               today=today)  # fmt: skip
+        expected, _ = bill_due(
+            start_subscription(plans[sub.plan_id], start_on=sub.started_on), today=today
+        )
         assert sorted(by_sub[sub.id]) == [d.period.start for d in expected]
     assert sorted(i.number for i in invoices) == list(range(1, len(invoices) + 1))
     assert not [a for a in attempts if a.status == "pending"]
@@ -191,8 +192,11 @@ def test_runs_killed_at_random_points_never_double_charge_bigger(world: World) -
 def pg_world(pg_url: str, tmp_path: Path, clock: ManualClock) -> Iterator[World]:
     upgrade(pg_url)
     engine: Engine = make_engine(pg_url)
-    settings = Settings(database_url=pg_url, mqtt_enabled=False,
-                        simulated_gateway_path=str(tmp_path / "gateway.sqlite3"))  # fmt: skip
+    settings = Settings(
+        database_url=pg_url,
+        mqtt_enabled=False,
+        simulated_gateway_path=str(tmp_path / "gateway.sqlite3"),
+    )
     world = World(engine, settings, clock, tmp_path)
     yield world
     world.gateway.close()
