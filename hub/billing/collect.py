@@ -18,7 +18,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 from gatehouse.clock import Clock
-from hub.billing.charging import AttemptSpec, record_attempts
+from hub.billing.attempts import AttemptSpec, record_attempts
 from hub.billing.desk import InvoiceActionRefused, amount_paid, charge_in_flight
 from hub.billing.gateway import GatewayError, PaymentGateway
 from hub.billing.outcomes import Failure, settle_failed, settle_paid

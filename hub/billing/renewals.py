@@ -37,9 +37,9 @@ Rules, in the words a club uses:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 from hub.billing.invoices import InvoiceDraft, InvoiceKind, InvoiceLine, LineKind
 from hub.billing.periods import BillingCycle, Period, prorate

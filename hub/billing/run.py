@@ -39,8 +39,9 @@ from sqlmodel import Session, col, select
 
 from gatehouse.clock import Clock
 from hub.billing.access import sync_subscription_access
+from hub.billing.attempts import AttemptSpec, record_attempts
 from hub.billing.bulk import read_rows, table_of, update_rows
-from hub.billing.charging import AttemptSpec, collect_pending, record_attempts
+from hub.billing.charging import collect_pending
 from hub.billing.gateway import PaymentGateway
 from hub.billing.invoices import InvoiceDraft
 from hub.billing.issuing import ToIssue, issue_invoices

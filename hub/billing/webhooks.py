@@ -26,7 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from gatehouse.clock import Clock
-from hub.billing.charging import record_answer
+from hub.billing.answers import record_answer
 from hub.billing.gateway import ChargeResult, ChargeStatus, EventKind, WebhookEvent
 from hub.billing.outcomes import settle_paid
 from hub.billing.refunds import credit_note_for
