@@ -15,12 +15,23 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from gatehouse.clock import Clock
 from hub.billing.gateway import PaymentGateway
 from hub.core.config import Settings
 from hub.dunning.mailer import FolderMailer, Mailer, SmtpMailer
+
+
+def beside_database(settings: Settings, name: str) -> str:
+    """A path for *name* next to a SQLite database file (``hub.db`` ->
+    ``hub-gateway.sqlite3``), or ``gatehouse-<name>`` in the working folder otherwise."""
+    url = settings.database_url
+    if url.startswith("sqlite:///") and ":memory:" not in url and len(url) > len("sqlite:///"):
+        db = Path(url[len("sqlite:///") :])
+        return str(db.with_name(f"{db.stem}-{name}"))
+    return f"gatehouse-{name}"
 
 
 @dataclass
@@ -49,7 +60,10 @@ class BillingServices:
         else:
             from hub.billing.simulated_gateway import SimulatedGateway
 
-            gateway = SimulatedGateway(settings.simulated_gateway_path, clock=clock)
+            gateway = SimulatedGateway(
+                settings.simulated_gateway_path or beside_database(settings, "gateway.sqlite3"),
+                clock=clock,
+            )
         mailer: Mailer
         if settings.smtp_host:
             mailer = SmtpMailer(
@@ -61,7 +75,10 @@ class BillingServices:
                 starttls=settings.smtp_starttls,
             )
         else:
-            mailer = FolderMailer(settings.mail_outbox, sender=settings.mail_from)
+            mailer = FolderMailer(
+                settings.mail_outbox or beside_database(settings, "outbox"),
+                sender=settings.mail_from,
+            )
         return cls(gateway=gateway, mailer=mailer)
 
     def close(self) -> None:

@@ -40,9 +40,11 @@ class Settings(BaseModel):
     :param acl_max_delta_versions: a gate further behind than this gets a snapshot.
     :param clock: ``system``, or ``manual``: a test clock kept in the database and moved
         by ``gatehouse hub clock advance`` (refused in production mode).
-    :param gateway: ``simulated`` (test cards, a ledger at *simulated_gateway_path*) or
-        ``stripe`` (*stripe_api_key*, *stripe_webhook_secret*).
-    :param mail_outbox: folder invoice emails are written to when *smtp_host* is unset.
+    :param gateway: ``simulated`` (test cards, a ledger at *simulated_gateway_path*,
+        default: beside a SQLite database) or ``stripe`` (*stripe_api_key*,
+        *stripe_webhook_secret*).
+    :param mail_outbox: folder invoice emails are written to when *smtp_host* is unset
+        (default: beside a SQLite database).
     """
 
     mode: Literal["local", "production"] = "local"
@@ -69,12 +71,12 @@ class Settings(BaseModel):
     # Billing (hub.billing): the clock, the payment gateway and the invoice mailer.
     clock: Literal["system", "manual"] = "system"
     gateway: Literal["simulated", "stripe"] = "simulated"
-    simulated_gateway_path: str = "gatehouse-gateway.sqlite3"
+    simulated_gateway_path: str | None = None
     stripe_api_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
     mail_from: str = "Gatehouse <billing@gatehouse.invalid>"
-    mail_outbox: str = "gatehouse-outbox"
+    mail_outbox: str | None = None
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_username: str | None = None

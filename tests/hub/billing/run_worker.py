@@ -27,7 +27,7 @@ def child(at: datetime, batch: int) -> None:
     settings = Settings.from_env()
     clock = ManualClock(at)
     engine = make_engine(settings.database_url)
-    gateway = SimulatedGateway(settings.simulated_gateway_path, clock=clock)
+    gateway = SimulatedGateway(os.environ["GATEHOUSE_SIMULATED_GATEWAY_PATH"], clock=clock)
     report = run_billing(
         engine=engine, settings=settings, clock=clock, gateway=gateway, batch_size=batch
     )
