@@ -92,7 +92,7 @@ def collect_pending(
     attempt = table_of(ChargeAttempt)
     q = (
         select(
-            attempt,
+            *(attempt.c[name] for name in CLAIMED),
             col(Invoice.member_id).label("member_id"),
             col(Invoice.site_id).label("site_id"),
             col(PaymentMethod.token).label("token"),
@@ -131,6 +131,13 @@ def collect_pending(
     outcomes += [ChargeOutcome(r, error=message) for r, message in missing]
     record_outcomes(session, outcomes, attempts, gateway=gateway.name, clock=clock, report=report)
     return report
+
+
+#: The attempt columns a claim reads (what sending and recording need).
+CLAIMED = (
+    "id", "invoice_id", "payment_method_id", "idempotency_key", "amount", "currency",
+    "tries", "gateway",
+)  # fmt: skip
 
 
 def _requests(

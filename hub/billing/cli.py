@@ -28,7 +28,7 @@ def _day(text: str) -> date:
 
 @app.command("run")
 def run_command(
-    batch_size: int = typer.Option(500, min=1, max=10000, help="subscriptions per transaction"),
+    batch_size: int = typer.Option(1000, min=1, max=10000, help="subscriptions per transaction"),
     emails: bool = typer.Option(True, help="email the invoices issued"),
 ) -> None:
     """Issue every invoice that is due by the hub's clock and charge it."""
