@@ -161,7 +161,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10,000 subscriptions")
     parser.add_argument("--subscriptions", type=int)
-    parser.add_argument("--batch", type=int, default=2000, help="subscriptions per transaction")
+    parser.add_argument("--batch", type=int, default=10000, help="subscriptions per transaction")
     parser.add_argument("--emails", type=int, default=2000, help="invoice emails to time")
     parser.add_argument("--workers", type=int, help="billing-run processes (PostgreSQL: 2)")
     args = parser.parse_args()

@@ -31,8 +31,13 @@ _STATUS_OF = {
 
 
 def request_hash(**params: Any) -> str:
-    """A fingerprint of a request's parameters (to spot a key reused for another one)."""
-    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
+    """A fingerprint of a request's parameters (to spot a key reused for another one):
+    the SHA-256 of their JSON with the keys in sorted order."""
+    ordered = {key: params[key] for key in sorted(params)}  # flat: sorting here suffices
+    return hashlib.sha256(_ENCODE(ordered).encode()).hexdigest()
+
+
+_ENCODE = json.JSONEncoder(separators=(", ", ": ")).encode
 
 
 def conflict(idempotency_key: str) -> IdempotencyConflict:

@@ -165,7 +165,7 @@ class SimLedger:
         for type_, obj, created in events:
             event_id = new_id("evt")
             body = {"id": event_id, "type": type_, "created": created, "data": {"object": obj}}
-            rows.append((event_id, type_, created, json.dumps(body, sort_keys=True)))
+            rows.append((event_id, type_, created, json.dumps(body)))
         db.executemany("INSERT INTO events (id, type, created, body) VALUES (?, ?, ?, ?)", rows)
 
     def events_after(self, seq: int) -> list[tuple[int, int, str]]:
