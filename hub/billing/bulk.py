@@ -33,7 +33,9 @@ def table_of(model: type[SQLModel]) -> Table:
 
 def read_rows(session: Session, query: Select[Any]) -> list[SimpleNamespace]:
     """The rows of *query* as mutable attribute objects (``row.status``)."""
-    return [SimpleNamespace(**row._mapping) for row in session.connection().execute(query)]
+    result = session.connection().execute(query)
+    keys = list(result.keys())
+    return [SimpleNamespace(**dict(zip(keys, row, strict=True))) for row in result]
 
 
 def _placeholder(dialect: Any) -> str:
@@ -46,7 +48,7 @@ def _driver_values(
     """Each row's values in *names* order, converted by the columns' own bind processors
     (so a timestamp is stored exactly as the ORM would store it)."""
     processors = [table.c[name].type._cached_bind_processor(dialect) for name in names]
-    convert = [(i, proc) for i, proc in enumerate(processors) if proc is not None]
+    convert = [(i, _remembering(proc)) for i, proc in enumerate(processors) if proc is not None]
     get = itemgetter(*names)
     values: list[tuple[Any, ...]] = []
     for row in rows:
@@ -57,6 +59,23 @@ def _driver_values(
                 out[i] = proc(out[i])
         values.append(tuple(out))
     return values
+
+
+def _remembering(proc: Any) -> Any:
+    """*proc* with its answers remembered: a batch converts the same few timestamps and
+    dates (its ``now``, period starts) thousands of times."""
+    seen: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            seen[value] = result = proc(value)
+            return result
+        except TypeError:  # not hashable (JSON): convert every time
+            return proc(value)
+
+    return convert
 
 
 def insert_rows(session: Session, model: type[SQLModel], rows: Sequence[Mapping[str, Any]]) -> None:
