@@ -24,6 +24,7 @@ def site_today(now: datetime, timezone: str) -> date:
     return now.astimezone(_zone(timezone)).date()
 
 
+@lru_cache(maxsize=4096)
 def local_midnight(day: date, timezone: str) -> datetime:
     """The UTC instant *day* starts in *timezone* (an aware datetime)."""
     return datetime.combine(day, time(0), tzinfo=_zone(timezone)).astimezone(UTC)
