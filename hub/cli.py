@@ -20,6 +20,8 @@ import typer
 from sqlmodel import Session, or_, select
 
 from gatehouse.clock import SystemClock
+from hub.billing.cli import app as billing_app
+from hub.clock.cli import app as clock_app
 from hub.core.config import get_settings
 from hub.core.db import make_engine
 from hub.dunning.cli import app as dunning_app
@@ -30,6 +32,8 @@ app = typer.Typer(help="Run and administer the hub.", no_args_is_help=True)
 gate_app = typer.Typer(help="Provision gates.", no_args_is_help=True)
 app.add_typer(gate_app, name="gate")
 app.add_typer(dunning_app, name="dunning")
+app.add_typer(billing_app, name="billing")
+app.add_typer(clock_app, name="clock")
 
 
 def _session() -> Session:
@@ -40,7 +44,7 @@ def _session() -> Session:
 
 
 @app.command()
-def migrate(revision: str = typer.Option("heads", help="Alembic revision to upgrade to")) -> None:
+def migrate(revision: str = typer.Option("head", help="Alembic revision to upgrade to")) -> None:
     """Create the database or upgrade it to the latest schema."""
     from hub.migrations import upgrade
 
@@ -146,5 +150,8 @@ def serve(
     import uvicorn
 
     from hub.app import create_app
+    from hub.clock.manual import clock_for
 
-    uvicorn.run(create_app(get_settings(), start_mqtt=True), host=host, port=port)
+    settings = get_settings()
+    app = create_app(settings, clock=clock_for(settings), start_mqtt=True)
+    uvicorn.run(app, host=host, port=port)

@@ -34,7 +34,11 @@ from hub.models import AclChange, AclEntry, AuditLog, Entitlement, Site
 
 
 def _lock_site(session: Session, site_id: int) -> Site:
-    site = session.exec(select(Site).where(Site.id == site_id).with_for_update()).one_or_none()
+    # FOR NO KEY UPDATE: serialises list versions without blocking transactions that
+    # insert rows referencing the site (their foreign-key check takes KEY SHARE)
+    site = session.exec(
+        select(Site).where(Site.id == site_id).with_for_update(key_share=True)
+    ).one_or_none()
     if site is None:
         raise LookupError(f"no site {site_id}")
     return site

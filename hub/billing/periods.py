@@ -22,6 +22,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from hub.billing.money import round_half_up
 from hub.billing.plans import IntervalUnit
@@ -98,10 +99,7 @@ class BillingCycle:
         """First day of period *index* (0 = the anchor)."""
         if index < 0:
             raise ValueError("period indexes start at 0")
-        months = self.months
-        if months is None:
-            return self.anchor + timedelta(days=self.count * index)
-        return add_months(self.anchor, months * index)
+        return _start(self, index)
 
     def period(self, index: int) -> Period:
         """Period *index*: from ``start(index)`` up to ``start(index + 1)``."""
@@ -128,6 +126,15 @@ class BillingCycle:
             return 0
         index = self.index_on(day)
         return index if self.start(index) == day else index + 1
+
+
+@lru_cache(maxsize=65536)
+def _start(cycle: BillingCycle, index: int) -> date:
+    # a billing run asks for the same few period starts many times over
+    months = cycle.months
+    if months is None:
+        return cycle.anchor + timedelta(days=cycle.count * index)
+    return add_months(cycle.anchor, months * index)
 
 
 def prorate(amount: int, days: int, period_days: int) -> int:

@@ -39,6 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 from hub.billing.invoices import InvoiceDraft, InvoiceKind, InvoiceLine, LineKind
 from hub.billing.periods import BillingCycle, Period, prorate
@@ -101,7 +102,13 @@ class BillingState:
 
 def cycle_of(plan: PlanBase, anchor: date) -> BillingCycle:
     """The billing cycle of *plan* counted from *anchor*."""
-    return BillingCycle(anchor, IntervalUnit(plan.interval_unit), plan.interval_count)
+    return _cycle(anchor, IntervalUnit(plan.interval_unit), plan.interval_count)
+
+
+@lru_cache(maxsize=8192)
+def _cycle(anchor: date, unit: IntervalUnit, count: int) -> BillingCycle:
+    # cycles are immutable; a billing run asks for the same few thousands again and again
+    return BillingCycle(anchor, unit, count)
 
 
 def start_subscription(plan: PlanBase, *, start_on: date) -> BillingState:

@@ -117,12 +117,33 @@ class SimLedger:
         return None if row is None else dict(zip(CHARGE_COLUMNS, row, strict=True))
 
     @staticmethod
+    def charges_by_keys(db: sqlite3.Connection, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """The charges recorded under any of *keys*, by key."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(keys), 5000):
+            chunk = keys[start : start + 5000]
+            rows = db.execute(
+                f"SELECT {', '.join(CHARGE_COLUMNS)} FROM charges"
+                f" WHERE idempotency_key IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for row in rows:
+                charge = dict(zip(CHARGE_COLUMNS, row, strict=True))
+                found[charge["idempotency_key"]] = charge
+        return found
+
+    @staticmethod
     def insert_charge(db: sqlite3.Connection, charge: dict[str, Any]) -> None:
         """Record a charge (every column of :data:`CHARGE_COLUMNS` but ``refunded``)."""
+        SimLedger.insert_charges(db, [charge])
+
+    @staticmethod
+    def insert_charges(db: sqlite3.Connection, charges: list[dict[str, Any]]) -> None:
+        """Record several charges with one statement."""
         columns = [c for c in CHARGE_COLUMNS if c != "refunded"]
-        db.execute(
+        db.executemany(
             f"INSERT INTO charges ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-            [charge[c] for c in columns],
+            [[charge[c] for c in columns] for charge in charges],
         )
 
     @staticmethod
@@ -134,6 +155,18 @@ class SimLedger:
             "INSERT INTO events (id, type, created, body) VALUES (?, ?, ?, ?)",
             (event_id, type_, created, json.dumps(body, sort_keys=True)),
         )
+
+    @staticmethod
+    def record_events(
+        db: sqlite3.Connection, events: list[tuple[str, dict[str, Any], int]]
+    ) -> None:
+        """Append ``(type, object, created)`` events in the caller's transaction."""
+        rows = []
+        for type_, obj, created in events:
+            event_id = new_id("evt")
+            body = {"id": event_id, "type": type_, "created": created, "data": {"object": obj}}
+            rows.append((event_id, type_, created, json.dumps(body)))
+        db.executemany("INSERT INTO events (id, type, created, body) VALUES (?, ?, ?, ?)", rows)
 
     def events_after(self, seq: int) -> list[tuple[int, int, str]]:
         """``(seq, created, body)`` of events recorded after *seq*, oldest first."""

@@ -34,48 +34,36 @@ effect; :meth:`signed_events` returns them signed like Stripe's deliveries and
 
 from __future__ import annotations
 
-import hashlib
 import json
-import sqlite3
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gatehouse.clock import Clock, SystemClock
-from hub.billing.declines import DeclineReason
 from hub.billing.gateway import (
     ChargeResult,
     ChargeStatus,
     GatewayError,
-    IdempotencyConflict,
     PaymentMethodRefused,
     RefundResult,
     SavedMethod,
     WebhookEvent,
     WebhookVerificationError,
 )
-from hub.billing.money import UnknownCurrency, normalize_currency
-from hub.billing.sim_cards import Outcome, lookup_sim_card, sim_card_for_last4
+from hub.billing.sim_cards import lookup_sim_card
+from hub.billing.sim_charges import (
+    charge_batch_in,
+    charge_in,
+    checked_request,
+    conflict,
+    request_hash,
+    result_of,
+    unknown_result,
+)
 from hub.billing.sim_ledger import SimLedger, new_id
 from hub.billing.webhook_events import event_from_stripe_shape
 from hub.billing.webhook_signing import sign_payload, verify_signature
-
-_STATUS_OF = {
-    Outcome.SUCCEED: ChargeStatus.SUCCEEDED,
-    Outcome.DISPUTE: ChargeStatus.SUCCEEDED,
-    Outcome.DECLINE: ChargeStatus.DECLINED,
-    Outcome.REQUIRE_ACTION: ChargeStatus.REQUIRES_ACTION,
-}
-
-
-def _request_hash(**params: Any) -> str:
-    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
-
-
-def _conflict(idempotency_key: str) -> IdempotencyConflict:
-    return IdempotencyConflict(
-        f"idempotency key {idempotency_key!r} was already used with different parameters"
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,144 +173,74 @@ class SimulatedGateway:
         method: str,
         idempotency_key: str,
     ) -> ChargeResult:
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-            raise GatewayError(f"a charge is a positive whole number of minor units, not {amount}")
-        try:
-            currency = normalize_currency(currency)
-        except UnknownCurrency as err:
-            raise GatewayError(str(err)) from None
-        invoice_id = str(invoice_id)
+        request = checked_request(
+            invoice_id=invoice_id, amount=amount, currency=currency, customer=customer,
+            method=method,
+        )  # fmt: skip
         if self.fault == "unreachable":
-            return self._unknown(
-                amount, currency, idempotency_key, "the gateway could not be reached"
+            return unknown_result(
+                amount, request["currency"], idempotency_key, "the gateway could not be reached"
             )
-        request = {
-            "invoice_id": invoice_id,
-            "amount": amount,
-            "currency": currency,
-            "customer": customer,
-            "method": method,
-        }
-        request_hash = _request_hash(**request)
         with self.ledger.transaction() as db:
-            stored = self.ledger.charge_by_key(db, idempotency_key)
-            if stored is None:
-                stored = self._new_charge(db, request, idempotency_key, request_hash)
-            elif stored["request_hash"] != request_hash:
-                raise _conflict(idempotency_key)
+            stored = charge_in(db, self.ledger, request, idempotency_key, self.clock.now())
         if self.fault == "lost_response":
-            return self._unknown(amount, currency, idempotency_key, "the gateway's reply was lost")
-        return ChargeResult(
-            status=ChargeStatus(stored["status"]),
-            charge_id=stored["id"],
-            amount=stored["amount"],
-            currency=stored["currency"],
-            idempotency_key=idempotency_key,
-            decline_reason=DeclineReason(stored["decline_reason"])
-            if stored["decline_reason"]
-            else None,
-            raw_code=stored["raw_code"],
-            raw_decline_code=stored["raw_decline_code"],
-            raw_message=stored["raw_message"],
-        )
-
-    @staticmethod
-    def _unknown(amount: int, currency: str, key: str, message: str) -> ChargeResult:
-        return ChargeResult(
-            ChargeStatus.ERROR,
-            None,
-            amount,
-            currency,
-            key,
-            raw_code="api_connection_error",
-            raw_message=message,
-        )
-
-    def _new_charge(
-        self,
-        db: sqlite3.Connection,
-        request: dict[str, Any],
-        idempotency_key: str,
-        request_hash: str,
-    ) -> dict[str, Any]:
-        customer, method = request["customer"], request["method"]
-        found = db.execute(
-            "SELECT customer, last4, exp_month, exp_year, detached FROM methods WHERE token = ?",
-            (method,),
-        ).fetchone()
-        if found is None or found[0] != customer or found[4]:
-            raise GatewayError(f"payment method {method!r} is not attached to {customer!r}")
-        _, last4, exp_month, exp_year, _ = found
-        card = sim_card_for_last4(last4)
-        now = self.clock.now()
-        outcome, reason = card.outcome, card.reason
-        code, decline, message = card.code, card.decline_code, card.message
-        if (exp_year, exp_month) < (now.year, now.month):
-            outcome, reason = Outcome.DECLINE, DeclineReason.EXPIRED_CARD
-            code, decline, message = "expired_card", None, "Your card has expired."
-        status = _STATUS_OF[outcome]
-        charge = {
-            **request,
-            "id": new_id("pi"),
-            "idempotency_key": idempotency_key,
-            "request_hash": request_hash,
-            "status": status.value,
-            "decline_reason": reason.value if reason else None,
-            "raw_code": code,
-            "raw_decline_code": decline,
-            "raw_message": message,
-            "created": int(now.timestamp()),
-        }
-        self.ledger.insert_charge(db, charge)
-        self._record_charge_events(db, charge, dispute=outcome is Outcome.DISPUTE)
-        return charge
-
-    def _record_charge_events(
-        self, db: sqlite3.Connection, charge: dict[str, Any], *, dispute: bool
-    ) -> None:
-        succeeded = charge["status"] == ChargeStatus.SUCCEEDED.value
-        intent = {
-            "id": charge["id"],
-            "object": "payment_intent",
-            "amount": charge["amount"],
-            "currency": charge["currency"].lower(),
-            "customer": charge["customer"],
-            "payment_method": charge["method"],
-            "status": "succeeded" if succeeded else "requires_payment_method",
-            "metadata": {"invoice_id": charge["invoice_id"]},
-            "last_payment_error": None
-            if succeeded
-            else {
-                "code": charge["raw_code"],
-                "decline_code": charge["raw_decline_code"],
-                "message": charge["raw_message"],
-            },
-        }
-        kind = "payment_intent.succeeded" if succeeded else "payment_intent.payment_failed"
-        self.ledger.record_event(db, kind, intent, charge["created"])
-        if dispute:
-            self.ledger.record_event(
-                db,
-                "charge.dispute.created",
-                {
-                    "id": new_id("dp"),
-                    "object": "dispute",
-                    "amount": charge["amount"],
-                    "currency": charge["currency"].lower(),
-                    "charge": new_id("ch"),
-                    "payment_intent": charge["id"],
-                    "reason": "fraudulent",
-                    "status": "needs_response",
-                },
-                charge["created"],
+            return unknown_result(
+                amount, request["currency"], idempotency_key, "the gateway's reply was lost"
             )
+        return result_of(stored, idempotency_key)
+
+    def charge_many(
+        self, requests: Sequence[Mapping[str, Any]]
+    ) -> list[ChargeResult | GatewayError]:
+        """Charge a batch in one ledger transaction: one commit instead of one per charge.
+
+        Each request takes the keyword arguments of :meth:`charge` and is answered
+        exactly as :meth:`charge` would answer it (idempotency keys included); one the
+        gateway refuses comes back as its :class:`GatewayError`, in its place, without
+        affecting the others. The batch commits as a whole: a process killed mid-batch
+        leaves none of it charged, and sending the same keys again charges each once.
+        """
+        answers: list[ChargeResult | GatewayError | None] = [None] * len(requests)
+        checked: list[tuple[int, dict[str, Any], str]] = []
+        for index, r in enumerate(requests):
+            key = str(r["idempotency_key"])
+            try:
+                request = checked_request(
+                    invoice_id=r["invoice_id"], amount=r["amount"], currency=r["currency"],
+                    customer=r["customer"], method=r["method"],
+                )  # fmt: skip
+            except GatewayError as err:
+                answers[index] = err
+                continue
+            if self.fault == "unreachable":
+                answers[index] = unknown_result(
+                    request["amount"], request["currency"], key, "the gateway could not be reached"
+                )
+                continue
+            checked.append((index, request, key))
+        if checked:
+            now = self.clock.now()
+            with self.ledger.transaction() as db:
+                stored = charge_batch_in(db, self.ledger, [(r, k) for _, r, k in checked], now)
+            for (index, _, key), charge in zip(checked, stored, strict=True):
+                answers[index] = (
+                    charge if isinstance(charge, GatewayError) else result_of(charge, key)
+                )
+            if self.fault == "lost_response":
+                for index, request, key in checked:
+                    if isinstance(answers[index], ChargeResult):
+                        answers[index] = unknown_result(
+                            request["amount"], request["currency"], key,
+                            "the gateway's reply was lost",
+                        )  # fmt: skip
+        return [a for a in answers if a is not None]
 
     # -- refunds ----------------------------------------------------------------------
 
     def refund(
         self, *, charge_id: str, amount: int | None = None, idempotency_key: str
     ) -> RefundResult:
-        request_hash = _request_hash(charge_id=charge_id, amount=amount)
+        fingerprint = request_hash(charge_id=charge_id, amount=amount)
         with self.ledger.transaction() as db:
             done = db.execute(
                 "SELECT id, request_hash, amount FROM refunds WHERE idempotency_key = ?",
@@ -336,8 +254,8 @@ class SimulatedGateway:
                 raise GatewayError(f"no such charge {charge_id!r}")
             charged, currency, status, refunded, invoice_id = charge
             if done is not None:
-                if done[1] != request_hash:
-                    raise _conflict(idempotency_key)
+                if done[1] != fingerprint:
+                    raise conflict(idempotency_key)
                 return RefundResult(done[0], charge_id, done[2], currency, "succeeded")
             if status != ChargeStatus.SUCCEEDED.value:
                 raise GatewayError(f"charge {charge_id} did not succeed; nothing to refund")
@@ -349,7 +267,7 @@ class SimulatedGateway:
             created = self.clock.timestamp()
             db.execute(
                 "INSERT INTO refunds VALUES (?, ?, ?, ?, ?, ?)",
-                (refund_id, idempotency_key, request_hash, charge_id, amount, created),
+                (refund_id, idempotency_key, fingerprint, charge_id, amount, created),
             )
             db.execute(
                 "UPDATE charges SET refunded = refunded + ? WHERE id = ?", (amount, charge_id)

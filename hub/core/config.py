@@ -38,6 +38,13 @@ class Settings(BaseModel):
     :param mqtt_workers: threads handling gate messages (0: 1 on SQLite, 4 on PostgreSQL).
     :param claim_ttl_s: lifetime of a gate's one-time claim token.
     :param acl_max_delta_versions: a gate further behind than this gets a snapshot.
+    :param clock: ``system``, or ``manual``: a test clock kept in the database and moved
+        by ``gatehouse hub clock advance`` (refused in production mode).
+    :param gateway: ``simulated`` (test cards, a ledger at *simulated_gateway_path*,
+        default: beside a SQLite database) or ``stripe`` (*stripe_api_key*,
+        *stripe_webhook_secret*).
+    :param mail_outbox: folder invoice emails are written to when *smtp_host* is unset
+        (default: beside a SQLite database).
     """
 
     mode: Literal["local", "production"] = "local"
@@ -61,6 +68,20 @@ class Settings(BaseModel):
     acl_max_delta_versions: int = 100
     acl_poll_s: float = 2.0
     acl_expired_retention_days: int = 30
+    # Billing (hub.billing): the clock, the payment gateway and the invoice mailer.
+    clock: Literal["system", "manual"] = "system"
+    gateway: Literal["simulated", "stripe"] = "simulated"
+    simulated_gateway_path: str | None = None
+    stripe_api_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
+    mail_from: str = "Gatehouse <billing@gatehouse.invalid>"
+    mail_outbox: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
@@ -71,6 +92,12 @@ class Settings(BaseModel):
                 )
             if self.mqtt_enabled and not self.mqtt_password:
                 raise UnsafeSettings("GATEHOUSE_MQTT_PASSWORD must be set outside local mode")
+            if self.clock == "manual":
+                raise UnsafeSettings("GATEHOUSE_CLOCK=manual (a test clock) is local mode only")
+        if self.gateway == "stripe" and not (self.stripe_api_key and self.stripe_webhook_secret):
+            raise UnsafeSettings(
+                "GATEHOUSE_GATEWAY=stripe needs the STRIPE_API_KEY and STRIPE_WEBHOOK_SECRET"
+            )
         return self
 
     @property

@@ -2,13 +2,12 @@
 
 ``gatehouse hub migrate`` (or :func:`upgrade`) runs them from any folder::
 
-    upgrade("sqlite:///hub.db")              # empty database -> every head
+    upgrade("sqlite:///hub.db")              # empty database -> head
     upgrade(url, revision="0001")
 
-Parts of the product that add tables (billing, dunning) add their own revisions on top
-of these; ``alembic -c hub/migrations/alembic.ini revision --autogenerate`` makes one.
-A part may branch from ``0001`` (the console's ``0002_console`` does), so the default
-target is ``heads``: every branch is applied.
+The history is one line: hub core (``0001``), console (``0002_console``), billing
+(``0003``), and each part that adds tables adds its revision on top of the current head
+(``alembic -c hub/migrations/alembic.ini revision --autogenerate`` makes one).
 """
 
 from __future__ import annotations
@@ -29,8 +28,8 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "heads") -> None:
-    """Upgrade the database at *url* to *revision* (default: every head)."""
+def upgrade(url: str, revision: str = "head") -> None:
+    """Upgrade the database at *url* to *revision* (default: the newest)."""
     command.upgrade(alembic_config(url), revision)
 
 

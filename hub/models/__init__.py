@@ -21,15 +21,44 @@ consolesession console logins (server-side, token hashed), loginthrottle,
                memberinteraction (notes, calls, visits)
 aclentry,      each site's current list and its change history
 aclchange
+plan,          billing: plans per site, subscriptions (BillingState columns,
+subscription   paid_through), gatewaycustomer, paymentmethod (tokens only),
+               billingprofile (how a site's invoices look)
+invoice, ...   invoice (+ invoicecounter, invoiceline), chargeattempt, payment,
+               refund, dispute, webhookevent
+dunningcase    one open case per failed invoice, for the dunning workers
+clockstate     the manual (test) clock, shared by the CLI and the server
 =============  ==========================================================
 """
 
 from hub.models.acl import AclChange, AclEntry
 from hub.models.base import UTCDateTime, as_unix
+from hub.models.billing import (
+    BillingProfile,
+    GatewayCustomer,
+    PaymentMethod,
+    Plan,
+    Subscription,
+)
 from hub.models.checkin import AuditLog, CheckIn
+from hub.models.clockstate import ClockState
 from hub.models.console import ConsoleSession, LoginThrottle, MemberInteraction
+from hub.models.dunning_case import DunningCase, DunningCaseStatus
 from hub.models.entitlement import Entitlement
 from hub.models.gate import Gate, GateClaim, GateKind, GateStore
+from hub.models.invoice import (
+    AttemptStatus,
+    ChargeAttempt,
+    Dispute,
+    DocumentKind,
+    Invoice,
+    InvoiceCounter,
+    InvoiceLineRow,
+    InvoiceStatus,
+    Payment,
+    Refund,
+    WebhookEventRow,
+)
 from hub.models.member import Card, Member, MemberStatus
 from hub.models.site import Door, Schedule, Site, Zone
 from hub.models.user import APIToken, Role, User
@@ -38,25 +67,44 @@ __all__ = [
     "APIToken",
     "AclChange",
     "AclEntry",
+    "AttemptStatus",
     "AuditLog",
+    "BillingProfile",
     "Card",
+    "ChargeAttempt",
     "CheckIn",
     "ConsoleSession",
+    "ClockState",
+    "Dispute",
+    "DocumentKind",
     "Door",
+    "DunningCase",
+    "DunningCaseStatus",
     "Entitlement",
     "Gate",
     "GateClaim",
     "GateKind",
     "GateStore",
     "LoginThrottle",
+    "GatewayCustomer",
+    "Invoice",
+    "InvoiceCounter",
+    "InvoiceLineRow",
+    "InvoiceStatus",
     "Member",
     "MemberInteraction",
     "MemberStatus",
+    "Payment",
+    "PaymentMethod",
+    "Plan",
+    "Refund",
     "Role",
     "Schedule",
     "Site",
+    "Subscription",
     "UTCDateTime",
     "User",
+    "WebhookEventRow",
     "Zone",
     "as_unix",
 ]

@@ -4,14 +4,20 @@ from fastapi import APIRouter
 
 from hub.api.routes import (
     audit,
+    billing_webhooks,
     cards,
     checkins,
+    clock,
     entitlements,
     gates,
+    invoices,
     login,
     members,
+    payment_methods,
+    plans,
     provision,
     sites,
+    subscriptions,
     tokens,
     users,
 )
@@ -29,5 +35,11 @@ for module in (
     provision,
     checkins,
     audit,
+    plans,
+    subscriptions,
+    payment_methods,
+    invoices,
+    billing_webhooks,
+    clock,
 ):
     api_router.include_router(module.router)

@@ -76,3 +76,49 @@ def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.wait(timeout=10)
         log.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def world(engine, settings, clock, tmp_path):  # type: ignore[no-untyped-def]
+    """A billing test club on the migrated SQLite database (see ``world.py``)."""
+    from tests.hub.billing.world import World
+
+    w = World(engine, settings, clock, tmp_path)
+    yield w
+    w.gateway.close()
+
+
+@pytest.fixture
+def billing_settings(db_url, tmp_path):  # type: ignore[no-untyped-def]
+    """Hub settings with a manual clock, the simulated gateway and a mail folder in tmp."""
+    from hub.core.config import Settings
+
+    return Settings(
+        database_url=db_url,
+        mqtt_enabled=False,
+        clock="manual",
+        simulated_gateway_path=str(tmp_path / "gateway.sqlite3"),
+        mail_outbox=str(tmp_path / "outbox"),
+        mail_from="Lumpini Gym <billing@lumpini.example>",
+    )
+
+
+@pytest.fixture
+def api(engine, billing_settings, clock):  # type: ignore[no-untyped-def]
+    """The hub API in-process with an owner's token, billing wired to tmp files.
+
+    ``api.app.state.billing.gateway`` is the simulated gateway it charges.
+    """
+    from fastapi.testclient import TestClient
+
+    from hub.app import create_app
+    from hub.billing.services import BillingServices
+    from hub.models import Role
+    from tests.hub.api.conftest import make_token
+
+    app = create_app(billing_settings, clock=clock, engine=engine)
+    app.state.billing = BillingServices.from_settings(billing_settings, clock=clock)
+    token = make_token(engine, billing_settings, clock, Role.OWNER)
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
+        yield client
+    app.state.billing.close()
