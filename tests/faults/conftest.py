@@ -1,0 +1,49 @@
+"""Fault-matrix fixtures: one world (PostgreSQL, Mosquitto, hub process) per module,
+and the fault table printed at the end of the run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.faults.table import ROWS, render
+from tests.faults.world import FaultWorld
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultWorld]:
+    """The whole system on PostgreSQL, shared by a module's fault rows (each row
+    brings back what it broke, and uses gates and cards of its own)."""
+    w = FaultWorld(tmp_path_factory.mktemp("faults"))
+    try:
+        w.start()
+        yield w
+    finally:
+        w.close()
+
+
+@pytest.fixture
+def live(world: FaultWorld) -> FaultWorld:
+    """The module's world with every process running."""
+    world.ensure_running()
+    return world
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not ROWS:
+        return
+    terminalreporter.section("fault table")
+    for line in render(ROWS):
+        terminalreporter.write_line(line)
+    bad = [r.fault for r in ROWS if not r.clean]
+    terminalreporter.write_line(
+        "every row clean" if not bad else f"ROWS WITH FAULTS: {', '.join(bad)}"
+    )
+
+
+def workdir(world: FaultWorld, name: str) -> Path:
+    path = world.workdir / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
