@@ -22,12 +22,14 @@ import json
 import os
 import secrets
 import sqlite3
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import insert
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from edge.gate.config import (
@@ -204,9 +206,19 @@ class FaultWorld:
 
     # -- time ---------------------------------------------------------------------------
     def now(self) -> int:
-        """The hub's time (the true time of the simulated world)."""
+        """The hub's time (the true time of the simulated world).
+
+        Read again if the database drops the connection (a fault row may be killing
+        every connection to it)."""
         assert self.clock is not None
-        return self.clock.timestamp()
+        for attempt in range(20):
+            try:
+                return self.clock.timestamp()
+            except OperationalError:
+                if attempt == 19:
+                    raise
+                time.sleep(0.1)
+        raise AssertionError("unreachable")
 
     def advance(self, **kwargs: float) -> None:
         assert self.clock is not None
