@@ -65,6 +65,7 @@ class TimedGate(SimGate):
         super().__init__(**kwargs)
         self.sent_at: dict[int, float] = {}
         self.latencies: list[float] = []
+        self.timeline: list[tuple[float, float]] = []
         self._sent_high = 0
 
     def send_new(self) -> None:
@@ -84,7 +85,9 @@ class TimedGate(SimGate):
         if event == "ack":
             now = time.monotonic()
             for seq in [s for s in self.sent_at if s <= value]:
-                self.latencies.append(now - self.sent_at.pop(seq))
+                sent = self.sent_at.pop(seq)
+                self.latencies.append(now - sent)
+                self.timeline.append((sent, now - sent))
 
 
 def setup(url: str, broker: Mosquitto, gates: int, members: int) -> dict[str, Any]:
@@ -145,6 +148,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, help="tapping time (default 600)")
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--revoke-every", type=float, default=10.0, help="seconds")
+    parser.add_argument("--timeline", action="store_true", help="per-second worst latency")
     args = parser.parse_args()
     gates = args.gates or (50 if args.quick else 200)
     seconds = args.seconds or (15.0 if args.quick else 600.0)
@@ -160,14 +164,15 @@ def main() -> None:
             world = setup(url, broker, gates, args.members)
             hub, port = start_hub(url, broker, tmp)
             try:
-                run(url, broker, hub, port, world, seconds, args.revoke_every)
+                run(url, broker, hub, port, world, seconds, args.revoke_every, args.timeline)
             finally:
                 hub.terminate()
                 hub.wait(30)
 
 
 def run(url: str, broker: Mosquitto, hub: subprocess.Popen[bytes], port: int,
-        world: dict[str, Any], seconds: float, revoke_every: float) -> None:  # fmt: skip
+        world: dict[str, Any], seconds: float, revoke_every: float,
+        timeline: bool = False) -> None:  # fmt: skip
     sims = [
         TimedGate(host="127.0.0.1", port=broker.port, site="fleet", gate=slug, key=key,
                   card_secret=world["secret"])
@@ -186,6 +191,7 @@ def run(url: str, broker: Mosquitto, hub: subprocess.Popen[bytes], port: int,
     to_revoke = cards[: max(1, int(seconds / revoke_every) + 1)]
     uids = [bytes.fromhex(uid) for _, uid in cards[len(to_revoke) :]]
     revokes: list[float] = []
+    revoked_at: list[float] = []
     rss: list[float] = []
     stop = threading.Event()
 
@@ -195,6 +201,7 @@ def run(url: str, broker: Mosquitto, hub: subprocess.Popen[bytes], port: int,
                 return
             version = max(sim.version for sim in sims) + 1
             t0 = time.monotonic()
+            revoked_at.append(t0)
             revoke(port, world["token"], card_id)
             if all(sim.wait_version(version, timeout=30) for sim in sims):
                 revokes.append(max(sim.applied_at[version] for sim in sims) - t0)
@@ -244,6 +251,16 @@ def run(url: str, broker: Mosquitto, hub: subprocess.Popen[bytes], port: int,
     print(f"hub_cpu: {cpu:.1f} %")
     print(f"hub_rss_mb: {max(rss):.1f} MB")
     print(f"hub_rss_mean_mb: {sum(rss) / len(rss):.1f} MB")
+    if timeline:
+        worst: dict[int, float] = {}
+        for sim in sims:
+            for sent, latency in sim.timeline:
+                second = int(sent - t0)
+                worst[second] = max(worst.get(second, 0.0), latency)
+        marks = {int(r - t0) for r in revoked_at}
+        for second in sorted(worst):
+            mark = " revoke" if second in marks else ""
+            print(f"  t={second:4d}s worst {worst[second] * 1000:7.1f} ms{mark}")
 
 
 if __name__ == "__main__":
