@@ -3,6 +3,8 @@ and the fault table printed at the end of the run."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,10 +15,24 @@ from tests.faults.world import FaultWorld
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultWorld]:
+def fault_dir() -> Iterator[Path]:
+    """A folder of the module's own for stores, configs and logs.
+
+    Not under pytest's ``tmp_path``: pytest keeps only the last three runs' folders
+    there, so another test run on the same machine could delete a running gate's
+    store mid-row."""
+    path = Path(tempfile.mkdtemp(prefix="gatehouse-faults-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def world(fault_dir: Path) -> Iterator[FaultWorld]:
     """The whole system on PostgreSQL, shared by a module's fault rows (each row
     brings back what it broke, and uses gates and cards of its own)."""
-    w = FaultWorld(tmp_path_factory.mktemp("faults"))
+    w = FaultWorld(fault_dir)
     try:
         w.start()
         yield w
@@ -41,9 +57,3 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.write_line(
         "every row clean" if not bad else f"ROWS WITH FAULTS: {', '.join(bad)}"
     )
-
-
-def workdir(world: FaultWorld, name: str) -> Path:
-    path = world.workdir / name
-    path.mkdir(parents=True, exist_ok=True)
-    return path
