@@ -3,6 +3,7 @@ and the fault table printed at the end of the run."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -25,7 +26,8 @@ def fault_dir() -> Iterator[Path]:
     try:
         yield path
     finally:
-        shutil.rmtree(path, ignore_errors=True)
+        if not os.environ.get("GATEHOUSE_KEEP_FAULT_DIR"):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,16 @@ from gatehouse.services import die_with_parent, free_port, wait_for_port
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _die_with_parent_process() -> object:
+    """:func:`die_with_parent` when called on the main thread, else nothing.
+
+    The kernel's parent-death signal follows the *thread* that started the child: a
+    replica restarted from a killer thread would be killed when that thread ends.
+    Those are killed by :meth:`FaultWorld.close` instead.
+    """
+    return die_with_parent if threading.current_thread() is threading.main_thread() else None
+
+
 class HubProcess:
     """One hub replica (API + MQTT service + optional due work) in its own process.
 
@@ -55,7 +65,7 @@ class HubProcess:
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=die_with_parent,
+            preexec_fn=_die_with_parent_process(),
         )
         log.close()
         try:
@@ -128,7 +138,6 @@ class GateProcess:
         self.taps: dict[str, Tap] = {}
         self.proc: subprocess.Popen[bytes] | None = None
         self._cond = threading.Condition()
-        self._preexec = die_with_parent
 
     def command(self) -> list[str]:
         if self.clock_file is not None:
@@ -149,7 +158,7 @@ class GateProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=err,
-            preexec_fn=preexec or self._preexec,  # type: ignore[arg-type]
+            preexec_fn=preexec or _die_with_parent_process(),  # type: ignore[arg-type]
         )
         err.close()
         started = threading.Event()

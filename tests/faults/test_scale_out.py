@@ -138,7 +138,8 @@ def test_two_replicas_killed_at_random_through_a_month(
     settled = _wait(lambda: unsettled(club, site.id or 0, today) == 0, 120)
     for gate in fleet:
         assert gate.process.wait_decided(list(gate.process.taps.values()), timeout=30)
-    stored = [world.wait_stored(g, g.printed(), timeout=120) for g in fleet]
+    stored = [world.wait_stored(g, g.printed(), timeout=60) for g in fleet]
+    assert None not in stored, "; ".join(world.missing(g) for g in fleet)
     recovery = None if settled is None or None in stored else time.monotonic() - calm
     due, issued = _expected_invoices(club, site.id or 0)
     mails = _wait(lambda: len(smtp.messages()) >= issued, 60)

@@ -332,6 +332,26 @@ class FaultWorld:
 
         return eventually(done, timeout, step=0.1)
 
+    def missing(self, gate: FaultGate) -> str:
+        """Why a gate's printed check-ins are not all stored: for a failure message."""
+        stored = self.stored(gate)
+        keys = {r[0] for r in stored}
+        lost = sorted(t.seq or 0 for t in gate.printed()
+                      if card_key(gate.card_secret, t.uid).hex() not in keys)  # fmt: skip
+        try:
+            con = sqlite3.connect(f"file:{gate.store_path}?mode=ro", uri=True, timeout=1)
+            state = dict(con.execute("SELECT key, value FROM state").fetchall())
+            outbox = con.execute("SELECT min(seq), max(seq), count(*) FROM outbox").fetchone()
+            con.close()
+        except sqlite3.Error as err:
+            state, outbox = {"error": str(err)}, None
+        seqs = sorted(r[3] for r in stored)
+        alive = gate.process.proc is not None and gate.process.proc.poll() is None
+        return (f"{gate.slug}: {len(lost)} printed not stored (seqs {lost[:10]}...), "
+                f"hub has {len(seqs)} rows up to seq {seqs[-1] if seqs else 0}; gate acked="
+                f"{state.get('acked')} outbox(min,max,n)={outbox}; "
+                f"process alive={alive}")  # fmt: skip
+
     def audit(self, gate: FaultGate) -> Audit:
         """Compare every tap the gate printed with what the hub stored.
 
