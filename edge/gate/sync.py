@@ -137,6 +137,7 @@ class GateSync:
             self.downlink.applied(version)
             self.clock.raise_floor(issued)
             self.deltas += 1
+            log.info("list v%d in force: delta +%d -%d", version, len(add), len(delete))
             return "delta"
         if event == "ack":
             self.store.ack(value)
@@ -212,4 +213,5 @@ class GateSync:
             self.controller.start_enroll(_positive(args.get("seconds"), MAX_ENROLL_S))
         elif op == "resync":
             self.request_snapshot()
+        log.info("command %s n=%d applied", op, n)
         return op
