@@ -1,19 +1,93 @@
-"""The demo plays its story through a real embedded broker."""
+"""The demo's story end to end: real Mosquitto, a Pi gate process, the firmware on MicroPython.
+
+admitted -> renewal fails -> reminders -> suspended -> denied at both gates -> paid ->
+admitted, with every check-in of both gates stored exactly once; and the same with the
+firmware gate cut off from the broker before the suspension.
+
+The dunning steps (reminders, suspension) come from the hub's ``dunning`` due hook.  On
+a hub without that hook the check must name exactly those steps as missing, and no other.
+"""
 
 from __future__ import annotations
 
-import io
+from collections.abc import Iterator
+from pathlib import Path
 
-from rich.console import Console
+import pytest
+from typer.testing import CliRunner
 
-from gatehouse.demo import MEMBERS, run_demo
+from gatehouse.demo.runner import FW_GATE, PI_GATE, DemoOptions, DemoRun
+from gatehouse.services import free_port
+from gatehouse.services.mosquitto import Mosquitto
+from hub.clock.hooks import due_hooks
+
+DUNNING_STEPS = ["reminder sent", "suspended"]
 
 
-def test_demo_stores_every_tap_and_refuses_the_revoked_card() -> None:
-    out = io.StringIO()
-    stored = run_demo(Console(file=out, width=120))
-    text = out.getvalue()
-    assert stored == len(MEMBERS) + 1
-    assert "expired" in text
-    assert "after revoke" in text and "unknown" in text
-    assert "gate outbox now 0" in text
+def _expected_missing() -> list[str]:
+    """What a hub without the dunning worker cannot show."""
+    if any(h.name == "dunning" for h in due_hooks()):
+        return []
+    return DUNNING_STEPS
+
+
+def _names(problems: list[str]) -> list[str]:
+    return [p.split(":", 1)[0] for p in problems]
+
+
+@pytest.fixture
+def story(
+    tmp_path: Path, mosquitto: Mosquitto, request: pytest.FixtureRequest
+) -> Iterator[DemoRun]:
+    options = DemoOptions(workdir=tmp_path / "club", port=free_port(), speed=0.0, days=16,
+                          members=20, broker=mosquitto, firmware=True,
+                          partition=request.param)  # fmt: skip
+    run = DemoRun(options)
+    try:
+        run.start()
+        run.play()
+        yield run
+    finally:
+        run.stop()
+
+
+@pytest.mark.parametrize("story", [False], indirect=True, ids=["connected"])
+def test_the_story_holds_at_a_pi_gate_and_a_firmware_gate(story: DemoRun) -> None:
+    assert story.gates[PI_GATE].kind == "pi" and story.gates[FW_GATE].kind == "micropython"
+    assert _names(story.missing()) == _expected_missing()
+    j = story.journal
+    for gate in (PI_GATE, FW_GATE):
+        assert j.first(f"admitted again at {gate}").at >= j.first("paid").at  # type: ignore[union-attr]
+        assert j.first(f"denied at {gate}").at > j.first("renewal failed").at  # type: ignore[union-attr]
+        assert j.has(f"check-ins stored once at {gate}")
+    assert all(len(taps) > 16 for taps in story.taps.values())
+
+
+@pytest.mark.parametrize("story", [True], indirect=True, ids=["partition"])
+def test_a_gate_cut_off_refuses_on_its_own_clock_and_uploads_when_back(story: DemoRun) -> None:
+    assert _names(story.missing()) == _expected_missing()
+    j = story.journal
+    cut, offline = j.first("cut off from the broker"), j.first(f"denied offline at {FW_GATE}")
+    back = j.first("reconnected")
+    assert cut is not None and offline is not None and back is not None
+    assert "expired" in offline.detail  # valid_until passed on the gate's own clock
+    offline_taps = [t for t in story.taps[FW_GATE] if t.reason == "expired"]
+    assert offline_taps, "the cut-off gate decided alone"
+    assert j.has(f"check-ins stored once at {FW_GATE}") and j.has(
+        f"check-ins stored once at {PI_GATE}"
+    )
+
+
+def test_demo_check_names_what_is_missing(tmp_path: Path) -> None:
+    """``gatehouse demo --check`` on the embedded broker: exit status and report."""
+    from gatehouse.cli import app
+
+    result = CliRunner().invoke(app, ["demo", "--check", "--dir", str(tmp_path / "club"),
+                                      "--port", str(free_port()), "--days", "14"])  # fmt: skip
+    missing = _expected_missing()
+    assert "admitted again at front-door" in result.output, result.output
+    if missing:
+        assert result.exit_code == 1, result.output
+        assert all(f"{name}: missing" in result.output for name in missing), result.output
+    else:
+        assert result.exit_code == 0 and "every expected event happened" in result.output

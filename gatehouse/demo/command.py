@@ -13,7 +13,6 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
-
 DIR_OPTION = typer.Option(
     None, "--dir", help="Folder for the database and gate stores (default: a temp folder)"
 )
