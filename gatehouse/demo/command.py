@@ -81,16 +81,29 @@ def _live(run: Any, console: Console) -> list[str]:
     console.print(f"[green]hub ready[/] on {run.url}/console")
     console.print(f"manager login: [bold]{run.club.manager_email}[/] / "
                   f"[bold]{run.club.manager_password}[/]")  # fmt: skip
-    done = threading.Event()
-    worker = threading.Thread(target=lambda: (run.play(), done.set()), daemon=True)
+    failure: list[BaseException] = []
+
+    def play() -> None:
+        try:
+            run.play()
+        except BaseException as err:  # shown below, then the demo stops
+            if not run.stopping.is_set():
+                failure.append(err)
+
+    worker = threading.Thread(target=play, name="demo-story", daemon=True)
     with Live(render(run), console=console, refresh_per_second=4, screen=False) as live:
         run.on_change = lambda: live.update(render(run))
         worker.start()
-        while not done.wait(0.25):
-            if not worker.is_alive():
-                break
+        while worker.is_alive():
+            worker.join(0.25)
+        run.on_change = lambda: None
         live.update(render(run))
+    if failure:
+        console.print(f"[red]the story stopped:[/] {failure[0]!r}")
+        return [f"the story stopped: {failure[0]!r}"]
     missing = run.missing()
-    console.print("the console stays up: Ctrl-C to stop")
+    for line in missing:
+        console.print(f"[yellow]not shown:[/] {line}")
+    console.print(f"the console stays up at {run.url}/console: Ctrl-C to stop")
     threading.Event().wait()  # until Ctrl-C
     return missing

@@ -49,7 +49,7 @@ from hub.clock.advance import Span, advance_clock
 from hub.clock.hooks import DueContext, run_due_work
 from hub.clock.manual import store_time
 from hub.core.config import Settings
-from hub.models import CheckIn, DunningCase, Entitlement, Site, Subscription
+from hub.models import CheckIn, DunningCase, Entitlement, Invoice, Site, Subscription
 from hub.runtime import Hub
 
 #: Members joined on this day (09:00 in Bangkok); their renewals fall due from Dec 1.
@@ -88,13 +88,16 @@ class DemoOptions:
 
 @dataclass
 class DemoState:
-    """What the live view shows: the day, recent taps, invoices and dunning figures."""
+    """What the live view shows: the day, recent taps, subscriptions, invoices, dunning
+    cases (by status) and each gate's list version."""
 
     day: int = 0
     days: int = 0
     now: datetime | None = None
     taps: list[tuple[datetime, Tap, str]] = field(default_factory=list)
+    subscriptions: dict[str, int] = field(default_factory=dict)
     invoices: dict[str, int] = field(default_factory=dict)
+    cases: dict[str, int] = field(default_factory=dict)
     dunning: list[tuple[datetime, str]] = field(default_factory=list)
     gates: dict[str, str] = field(default_factory=dict)
 
@@ -254,12 +257,12 @@ class DemoRun:
         with self._session() as s:
             case = s.exec(select(DunningCase).where(DunningCase.member_id == hero.id)).first()
             sub = s.get(Subscription, hero.subscription_id)
-            counts = dict(
-                s.exec(
-                    select(Subscription.status, func.count()).group_by(Subscription.status)
-                ).all()
-            )
-        self.state.invoices = {str(k): int(v) for k, v in counts.items()}
+            subs = s.exec(select(Subscription.status, func.count()).group_by(Subscription.status))
+            invoices = s.exec(select(Invoice.status, func.count()).group_by(Invoice.status))
+            cases = s.exec(select(DunningCase.status, func.count()).group_by(DunningCase.status))
+            self.state.subscriptions = {str(k): int(v) for k, v in subs.all()}
+            self.state.invoices = {str(k): int(v) for k, v in invoices.all()}
+            self.state.cases = {str(k): int(v) for k, v in cases.all()}
         if case is not None:
             self.journal.add("renewal failed", at=case.failed_at,
                              detail=f"{hero.name}: {case.last_decline or 'declined'}")  # fmt: skip

@@ -52,14 +52,21 @@ def _story(run: Any) -> Table:
 
 
 def _billing(run: Any) -> Table:
-    table = Table(expand=True, show_edge=False, pad_edge=False, title="subscriptions")
+    table = Table(expand=True, show_edge=False, pad_edge=False)
+    table.add_column("")
     table.add_column("status")
     table.add_column("count", justify="right")
-    for status, count in sorted(run.state.invoices.items()):
-        style = {"active": "green", "past_due": "yellow", "suspended": "red"}.get(status, "")
-        table.add_row(Text(status, style), str(count))
-    for name, line in run.state.gates.items():
-        table.add_row(Text(name, "cyan"), line)
+    styles = {"active": "green", "paid": "green", "past_due": "yellow", "open": "yellow",
+              "suspended": "red", "closed": "dim"}  # fmt: skip
+    state = run.state
+    for what, counts in (("subscriptions", state.subscriptions), ("invoices", state.invoices),
+                         ("dunning cases", state.cases)):  # fmt: skip
+        label = what
+        for status, count in sorted(counts.items()):
+            table.add_row(label, Text(status, styles.get(status, "")), str(count))
+            label = ""
+    for name, line in state.gates.items():
+        table.add_row("gate", Text(name, "cyan"), line)
     return table
 
 
