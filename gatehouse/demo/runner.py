@@ -313,7 +313,10 @@ class DemoRun:
         elif cut and not tap.allow:
             j.add(f"denied offline at {gate}", at=now, detail=f"{tap.reason} on its own clock")
         elif not tap.allow and j.has("renewal failed") and not j.has("paid") and not cut:
-            j.add(f"denied at {gate}", at=now, detail=tap.reason)
+            # A refusal once grace ran out stands until one after the suspension is seen.
+            denied, suspended = j.first(f"denied at {gate}"), j.first("suspended")
+            if denied is None or (suspended is not None and denied.at < suspended.at):
+                j.replace(f"denied at {gate}", at=now, detail=tap.reason)
         elif tap.allow and j.has("paid"):
             j.add(f"admitted again at {gate}", at=now)
 

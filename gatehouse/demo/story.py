@@ -67,6 +67,16 @@ class Journal:
             self.on_event(event)
         return event
 
+    def replace(self, name: str, *, at: datetime, detail: str = "") -> Event:
+        """Record *name* again, in place of an earlier occurrence."""
+        with self._lock:
+            self.events = [e for e in self.events if e.name != name]
+            event = Event(name, at, detail)
+            self.events.append(event)
+        if self.on_event is not None:
+            self.on_event(event)
+        return event
+
     def has(self, name: str) -> bool:
         return any(e.name == name for e in self.events)
 
