@@ -2,8 +2,8 @@
 
 Every member joined last month with a saved test card, so renewals fall due in the
 first days of the story.  A few members paid their first month with a good card and
-then saved, as their new default, one of the simulated gateway's decline test cards: their
-renewal fails.
+then replaced it with one of the simulated gateway's decline test cards: their renewal
+fails, and dunning has no other card to retry with.
 One of them, the *hero*, is the member the story follows through dunning::
 
     club = seed_club(hub, gateway=gateway, members=50, joined=JOINED)
@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from gatehouse.clock import Clock
-from hub.billing.methods import attach_payment_method
+from hub.billing.methods import attach_payment_method, detach_payment_method
 from hub.billing.run import run_billing
 from hub.billing.subscriptions import subscribe
-from hub.models import Door, Member, Plan, Role
+from hub.models import Door, Member, PaymentMethod, Plan, Role
 from hub.models.member import MemberCreate
 from hub.models.site import SiteCreate
 from hub.models.user import UserCreate
@@ -151,8 +151,11 @@ def seed_club(
         club.hero = club.members[0]
         run_billing(engine=hub.engine, settings=hub.settings, clock=clock, gateway=gateway)
         for row, card in switch:  # the first month is paid; the card on file now declines
+            old = s.exec(select(PaymentMethod).where(PaymentMethod.member_id == row.id)).all()
             attach_payment_method(s, member=row, gateway=gateway, source=card, clock=clock,
                                   make_default=True)  # fmt: skip
+            for method in old:  # replaced, so dunning has no other card to fall back on
+                detach_payment_method(s, method=method, gateway=gateway, clock=clock)
         s.commit()
     return club
 
