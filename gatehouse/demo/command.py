@@ -91,13 +91,14 @@ def _live(run: Any, console: Console) -> list[str]:
                 failure.append(err)
 
     worker = threading.Thread(target=play, name="demo-story", daemon=True)
-    with Live(render(run), console=console, refresh_per_second=4, screen=False) as live:
-        run.on_change = lambda: live.update(render(run))
+    rows = max(6, console.height - 22)  # as many taps as the terminal shows
+    with Live(render(run, rows=rows), console=console, refresh_per_second=4, screen=False) as live:
+        run.on_change = lambda: live.update(render(run, rows=rows))
         worker.start()
         while worker.is_alive():
             worker.join(0.25)
         run.on_change = lambda: None
-        live.update(render(run))
+        live.update(render(run, rows=rows))
     if failure:
         console.print(f"[red]the story stopped:[/] {failure[0]!r}")
         return [f"the story stopped: {failure[0]!r}"]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import email.utils
 import random
 import threading
 import time
@@ -89,7 +90,8 @@ class DemoOptions:
 @dataclass
 class DemoState:
     """What the live view shows: the day, recent taps, subscriptions, invoices, dunning
-    cases (by status) and each gate's list version."""
+    cases (by status), emails sent (``mail``: hub time, address, subject) and each
+    gate's list version."""
 
     day: int = 0
     days: int = 0
@@ -98,6 +100,8 @@ class DemoState:
     subscriptions: dict[str, int] = field(default_factory=dict)
     invoices: dict[str, int] = field(default_factory=dict)
     cases: dict[str, int] = field(default_factory=dict)
+    mail: list[tuple[datetime, str, str]] = field(default_factory=list)
+    mail_to: list[tuple[str, str]] = field(default_factory=list)
     dunning: list[tuple[datetime, str]] = field(default_factory=list)
     gates: dict[str, str] = field(default_factory=dict)
 
@@ -125,6 +129,7 @@ class DemoRun:
         self._own_broker = False
         self.cut_at_real: float | None = None
         self.stopping = threading.Event()
+        self._mail_seen: set[str] = set()
         self.services: Any = None
 
     # -- parts ---------------------------------------------------------------------------
@@ -268,19 +273,25 @@ class DemoRun:
                              detail=f"{hero.name}: {case.last_decline or 'declined'}")  # fmt: skip
         if sub is not None and sub.status == "suspended":
             self.journal.add("suspended", at=now, detail=f"{hero.name}'s subscription")
-        subjects = self._mail_subjects(hero.email)
-        reminders = [x for x in subjects if x.lower().startswith("reminder")]
+        self._read_outbox(now)
+        reminders = [x for to, x in self.state.mail_to if to == hero.email and
+                     x.lower().startswith("reminder")]  # fmt: skip
         if reminders:
             self.journal.add("reminder sent", at=now, detail=reminders[0])
 
-    def _mail_subjects(self, address: str) -> list[str]:
+    def _read_outbox(self, now: datetime) -> None:
+        """Read emails that appeared in the outbox folder since the last look."""
         folder = self.options.workdir / "outbox"
-        subjects = []
         for path in sorted(folder.glob("*.eml")):
+            if path.name in self._mail_seen:
+                continue
+            self._mail_seen.add(path.name)
             msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            if address in str(msg.get("To", "")):
-                subjects.append(str(msg.get("Subject", "")))
-        return subjects
+            to, subject = str(msg.get("To", "")), str(msg.get("Subject", ""))
+            address = email.utils.parseaddr(to)[1]
+            self.state.mail_to.append((address, subject))
+            self.state.mail.append((now, address, subject))
+        del self.state.mail[:-50]
 
     def _hero_valid_until(self) -> datetime | None:
         assert self.club is not None

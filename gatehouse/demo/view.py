@@ -70,6 +70,17 @@ def _billing(run: Any) -> Table:
     return table
 
 
+def _mail(run: Any, rows: int) -> Table:
+    table = Table(expand=True, show_edge=False, pad_edge=False)
+    for col in ("hub time", "to", "subject"):
+        table.add_column(col, no_wrap=True, overflow="ellipsis")
+    hero = run.club.hero.email if run.club else ""
+    for at, to, subject in run.state.mail[-rows:]:
+        style = "bold yellow" if to == hero else ""
+        table.add_row(f"{at:%b %d}", Text(to.split("@")[0], style), subject)
+    return table
+
+
 def render(run: Any, *, rows: int = 14) -> Layout:
     """The whole screen for *run*."""
     state = run.state
@@ -83,7 +94,10 @@ def render(run: Any, *, rows: int = 14) -> Layout:
     layout = Layout()
     layout.split_column(Layout(Group(head, bar), size=2), Layout(name="body"))
     layout["body"].split_row(Layout(name="left", ratio=3), Layout(name="right", ratio=2))
-    layout["left"].update(Panel(_taps(run, rows), title="taps at the doors"))
+    layout["left"].split_column(
+        Layout(Panel(_taps(run, rows), title="taps at the doors"), ratio=3),
+        Layout(Panel(_mail(run, 6), title="emails (invoices and dunning)"), ratio=1),
+    )
     layout["right"].split_column(
         Layout(Panel(_story(run), title="the story"), ratio=3),
         Layout(Panel(_billing(run), title="billing"), ratio=2),
