@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import signal
 import tempfile
 import threading
@@ -47,6 +48,11 @@ def demo_command(
         signal.signal(signal.SIGTERM, on_term)
         try:
             problems = _check(run, console) if check else _live(run, console)
+        except OSError as err:
+            if err.errno != errno.EADDRINUSE:
+                raise
+            console.print(f"[red]port {port} is in use[/]: pass --port with a free one")
+            problems = [f"port {port} is in use"]
         except KeyboardInterrupt:
             console.print("[yellow]stopping: gates, hub and broker[/]")
             problems = None
