@@ -238,10 +238,10 @@ class DemoRun:
             body = self.hub.mqtt.send_command(self.club.gate_ids[name], "time", now, actor="demo")
             gate.wait_time(body["n"])
 
-    def _sync_gates(self) -> None:
+    def _sync_gates(self, timeout: float = 15.0) -> None:
         version = self._site_version()
         for name, gate in self._online().items():
-            gate.wait_version(version)
+            gate.wait_version(version, timeout=timeout)
             self.state.gates[name] = f"{gate.kind}, list v{version}"
         self._tell_time()
 
@@ -355,7 +355,7 @@ class DemoRun:
             if self.relay is not None and self.relay.is_cut and self._ready_to_heal(day):
                 self.relay.heal()
                 self.journal.add("reconnected", at=self.clock.now(), detail=FW_GATE)
-                self._sync_gates()
+                self._sync_gates(timeout=90)  # its reconnect backoff has grown while cut
                 healed_day = day
             for name in self.gate_names:
                 if name == FW_GATE and self.cut_at_real is not None and self.relay.is_cut:  # type: ignore[union-attr]
