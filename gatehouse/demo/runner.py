@@ -354,8 +354,8 @@ class DemoRun:
             self._observe()
             if self.relay is not None and self.relay.is_cut and self._ready_to_heal(day):
                 self.relay.heal()
-                self.journal.add("reconnected", at=self.clock.now(), detail=FW_GATE)
                 self._sync_gates(timeout=90)  # its reconnect backoff has grown while cut
+                self.journal.add("reconnected", at=self.clock.now(), detail=f"{FW_GATE} caught up")
                 healed_day = day
             for name in self.gate_names:
                 if name == FW_GATE and self.cut_at_real is not None and self.relay.is_cut:  # type: ignore[union-attr]
