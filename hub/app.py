@@ -27,6 +27,7 @@ from hub.api.routes import api_router
 from hub.console import mount_console
 from hub.core.config import Settings, get_settings
 from hub.core.db import make_engine
+from hub.dunning.web import router as dunning_tracking
 
 
 def create_app(
@@ -75,6 +76,7 @@ def create_app(
     app.state.engine = engine
     app.state.mqtt = mqtt
     app.include_router(api_router)
+    app.include_router(dunning_tracking)
     mount_console(app)
 
     @app.exception_handler(IntegrityError)
