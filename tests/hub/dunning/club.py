@@ -38,6 +38,7 @@ class Club(World):
         tmp: Path,
         mailer: Mailer,
         language: str = "th",
+        **plan_terms: Any,
     ) -> None:
         super().__init__(engine, settings, clock, tmp)
         self.mailer = mailer
@@ -47,7 +48,7 @@ class Club(World):
             s.add(BillingProfile(site_id=self.club.id or 0, language=language,
                                  legal_name="Lumpini Gym"))  # fmt: skip
             s.commit()
-        self.gold = self.plan(self.club)
+        self.gold = self.plan(self.club, **plan_terms)
 
     def failing_member(self, *, phone: str | None = None) -> tuple[Member, Subscription]:
         """A member who paid the first month with a good card, then replaced it by one
