@@ -4,6 +4,7 @@ the billing run and the due hooks on a manual clock, mail through a given mailer
 from __future__ import annotations
 
 import email
+from collections.abc import Sequence
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -16,6 +17,7 @@ from gatehouse.clock import ManualClock
 from hub.billing.methods import attach_payment_method, detach_payment_method
 from hub.billing.services import BillingServices
 from hub.clock.advance import Span, Step, advance_clock
+from hub.clock.hooks import DueHook
 from hub.core.config import Settings
 from hub.dunning.mailer import Mailer
 from hub.models import BillingProfile, Member, PaymentMethod, Subscription
@@ -82,11 +84,17 @@ class Club(World):
             s.commit()
             return method
 
-    def advance(self, step: timedelta = timedelta(days=1), **span: Any) -> list[Step]:
-        """Move the clock by *span* (``days=``, ``hours=``) in *step*s, running every
-        due hook (billing, invoice emails, dunning, card expiry, entitlements)."""
+    def advance(
+        self,
+        step: timedelta = timedelta(days=1),
+        hooks: Sequence[DueHook] | None = None,
+        **span: Any,
+    ) -> list[Step]:
+        """Move the clock by *span* (``days=``, ``hours=``) in *step*s, running the due
+        *hooks* (default: all -- billing, invoice emails, dunning, card expiry,
+        entitlements)."""
         return advance_clock(engine=self.engine, settings=self.settings, clock=self.clock,
-                             by=Span(timedelta(**span)), step=step,
+                             by=Span(timedelta(**span)), step=step, hooks=hooks,
                              services=self.services)  # fmt: skip
 
 
