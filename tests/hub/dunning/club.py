@@ -4,6 +4,7 @@ the billing run and the due hooks on a manual clock, mail through a given mailer
 from __future__ import annotations
 
 import email
+import itertools
 from collections.abc import Sequence
 from datetime import timedelta
 from email.message import EmailMessage
@@ -22,6 +23,8 @@ from hub.core.config import Settings
 from hub.dunning.mailer import Mailer
 from hub.models import BillingProfile, Member, PaymentMethod, Subscription
 from tests.hub.billing.world import World
+
+_members = itertools.count(1)
 
 DECLINES = "4000000000009995"  # insufficient funds, every time
 PAYS = "4242424242424242"
@@ -55,7 +58,7 @@ class Club(World):
     def failing_member(self, *, phone: str | None = None) -> tuple[Member, Subscription]:
         """A member who paid the first month with a good card, then replaced it by one
         that declines (so the renewal a month later fails)."""
-        member = self.member(PAYS)
+        member = self.member(PAYS, email=f"member{next(_members)}@club.example")
         if phone:
             with self.session() as s:
                 row = s.get(Member, member.id)
