@@ -58,7 +58,9 @@ def _parsed(name: str, version: int, text: str) -> Policy:
     """The policy of a stored row (parsed once per process: rows never change)."""
     found = _policies.get((name, version))
     if found is None:
-        found = _policies[(name, version)] = load_policy_text(text, source=f"{name} v{version}")
+        parsed = load_policy_text(text, source=f"{name} v{version}")
+        # the row's version wins: an edited text may still say the version it came from
+        found = _policies[(name, version)] = parsed.model_copy(update={"version": version})
     return found
 
 

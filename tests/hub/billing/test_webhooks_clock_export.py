@@ -128,24 +128,26 @@ def test_other_parts_register_due_work_in_order(
     engine: Engine, settings: Settings, clock: ManualClock
 ) -> None:
     names = [h.name for h in due_hooks()]
-    assert names == ["billing", "invoice-emails", "entitlements"]
+    assert names == ["billing", "invoice-emails", "dunning", "card-expiry", "entitlements"]
     calls: list[str] = []
-    register_due_hook("dunning", lambda ctx: calls.append(ctx.clock.now().isoformat()), order=500)
+    register_due_hook("reports", lambda ctx: calls.append(ctx.clock.now().isoformat()), order=500)
     try:
         assert [h.name for h in due_hooks()] == [
             "billing",
             "invoice-emails",
             "dunning",
+            "card-expiry",
+            "reports",
             "entitlements",
         ]
         from hub.clock.hooks import run_due_work
 
         ctx = DueContext(engine=engine, settings=settings, clock=clock)
-        only = [h for h in due_hooks() if h.name == "dunning"]
+        only = [h for h in due_hooks() if h.name == "reports"]
         run_due_work(ctx, only)
         assert calls == [clock.now().isoformat()]
     finally:
-        unregister_due_hook("dunning")
+        unregister_due_hook("reports")
 
 
 def test_the_cli_advances_the_stored_clock_and_exports_books_that_reconcile(
