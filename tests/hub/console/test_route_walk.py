@@ -37,6 +37,7 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "/console/reports": MANAGERS,
     "/console/audit": MANAGERS,
     "/console/users": frozenset({Role.OWNER}),
+    "/console/dunning": MANAGERS,
     "/console/account": ALL,
     "/console/logout": ALL,
 }
@@ -98,6 +99,7 @@ def walk(console: Console) -> Console:
         console.ids = {  # type: ignore[attr-defined]
             "member_id": console.member.id, "card_id": card.id, "gate_id": console.gate.id,
             "user_id": spare.id, "entitlement_id": ent.id,
+            "case_id": 999_999, "task_id": 999_999,  # none such: a 404 page for who may look
         }  # fmt: skip
     return console
 
