@@ -48,7 +48,8 @@ def bill_a_month(console) -> Billed:  # type: ignore[no-untyped-def]
     clock = console.clock
     with console.session() as s:
         plan = Plan(site_id=console.site.id or 0, name="Gold monthly", price_minor=107000,
-                    currency="THB", tax_rate_bp=700, tax_inclusive=True, created_at=clock.now())  # fmt: skip
+                    currency="THB", tax_rate_bp=700, tax_inclusive=True,
+                    created_at=clock.now())  # fmt: skip
         s.add(plan)
         s.flush()
         today = site_today(clock.now(), console.site.timezone)
