@@ -5,12 +5,13 @@
     money(107000, "THB")     # 'THB 1,070.00'
     percent(750)             # '7.5'
     month(date(2026, 12, 1)) # '2026-12', or 'ธ.ค. 2569' for a Thai reader
+    last_day(date(2027, 1, 1))  # date(2026, 12, 31): a period's stored end is exclusive
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from hub.billing.money import UnknownCurrency, format_minor
@@ -43,6 +44,17 @@ def month_label(language: str) -> Callable[[date], str]:
     return label
 
 
+def last_day(period_end: date) -> date:
+    """The last day of a period whose end is stored exclusive (the next period's start),
+    as invoices print it."""
+    return period_end - timedelta(days=1)
+
+
 def helpers(language: str) -> dict[str, Any]:
     """The names above, for a page in *language*."""
-    return {"money": money, "percent": percent, "month": month_label(language)}
+    return {
+        "money": money,
+        "percent": percent,
+        "month": month_label(language),
+        "last_day": last_day,
+    }
