@@ -35,6 +35,7 @@ from hub.billing.desk import (
 from hub.billing.numbering import invoice_label
 from hub.billing.refunds import credit_note_for, refundable
 from hub.billing.render import invoice_view, render_invoice_html
+from hub.billing.run import open_session
 from hub.billing.services import billing_services
 from hub.console.deps import FormDep, PageNotFound, Viewer, pick_site
 from hub.console.forms import bad_characters, form_fields, int_param
@@ -165,6 +166,7 @@ def render_invoice(
         "void": unpaid and not paid_in,
         "uncollectible": invoice.status == InvoiceStatus.OPEN.value and is_invoice,
         "refund": can_refund and left > 0,
+        "payout": not is_invoice and invoice.status == InvoiceStatus.OPEN.value,
     }
     return render(
         request, "billing/invoice.html", viewer=viewer,
@@ -283,6 +285,8 @@ def refund(
     """Refund a paid invoice -- all of it (amount left empty) or part -- with a credit
     note, then give the money back the way it came (card refund, or cash at the desk)."""
     invoice = get_invoice(db, invoice_id)
+    if invoice.kind == DocumentKind.CREDIT_NOTE.value:
+        return _pay_out(request, db, viewer, invoice)
     values = form_fields(form, ("amount", "reason"))
     errors = bad_characters(values, viewer.t)
     amount = None
@@ -308,8 +312,27 @@ def refund(
     note = get_invoice(db, note_id)
     _audit(db, request, viewer, "invoice.refund", note)
     db.commit()
+    paid_out = _give_back(request, viewer, note_id)
+    return _done(invoice_id, "invoice_refunded" if paid_out else "refund_pending")
+
+
+def _give_back(request: Request, viewer: Viewer, note_id: int) -> bool:
+    """Pay an open credit note out through the payments it refunds; ``True`` once it is
+    paid (a gateway that refuses leaves it open, to try again from its page)."""
     app = request.app
-    collect_invoice(engine=app.state.engine, settings=app.state.settings, clock=clock,
-                    gateway=billing_services(app.state).gateway, invoice_id=note_id,
-                    actor=viewer.actor)  # fmt: skip
-    return _done(invoice_id, "invoice_refunded")
+    collect_invoice(engine=app.state.engine, settings=app.state.settings,
+                    clock=app.state.clock, gateway=billing_services(app.state).gateway,
+                    invoice_id=note_id, actor=viewer.actor)  # fmt: skip
+    with open_session(app.state.engine, app.state.settings) as s:
+        note = s.get(Invoice, note_id)
+        return note is not None and note.status == InvoiceStatus.PAID.value
+
+
+def _pay_out(request: Request, db: Session, viewer: Viewer, note: Invoice) -> Response:
+    """Try again to give back what an open credit note owes."""
+    if note.status != InvoiceStatus.OPEN.value:
+        err = InvoiceActionRefused(f"credit note {note.id} is {note.status}")
+        return _refused(request, db, viewer, note, "refund", err)
+    db.rollback()
+    paid_out = _give_back(request, viewer, note.id or 0)
+    return _done(note.id or 0, "refund_paid_out" if paid_out else "refund_pending")

@@ -272,3 +272,34 @@ def test_money_reports_and_their_csv_files(console: Console) -> None:
     language = {"csrf_token": console.csrf(thai), "language": "th", "next": "/console"}
     thai.post("/console/account/language", data=language)
     assert "รายได้รายเดือน" in thai.get("/console/reports/billing?months=999").text
+
+
+def test_a_refund_the_gateway_cannot_pay_out_is_retried_from_its_credit_note(
+    console: Console,
+) -> None:
+    billed = bill_a_month(console)
+    client, csrf = _manager(console)
+
+    def set_gateway(name: str) -> None:
+        with console.session() as s:
+            payment = s.exec(select(Payment).where(Payment.invoice_id == billed.paid.id)).one()
+            payment.gateway = name
+            s.add(payment)
+            s.commit()
+
+    set_gateway("stripe")  # taken by a processor this hub cannot reach now
+    answer = client.post(f"/console/invoices/{billed.paid.id}/refund", data={"csrf_token": csrf})
+    assert answer.status_code == 303 and answer.headers["location"].endswith("refund_pending")
+    with console.session() as s:
+        note = s.exec(select(Invoice).where(Invoice.credit_for_id == billed.paid.id)).one()
+        assert note.status == "open" and s.exec(select(Refund)).first() is None
+    page = client.get(f"/console/invoices/{note.id}").text
+    assert 'id="pay-out"' in page and "THB 1,070.00" in page
+    set_gateway("simulated")
+    answer = client.post(f"/console/invoices/{note.id}/refund", data={"csrf_token": csrf})
+    assert answer.headers["location"].endswith(f"/console/invoices/{note.id}?msg=refund_paid_out")
+    with console.session() as s:
+        assert s.get(Invoice, note.id).status == "paid"  # type: ignore[union-attr]
+        assert [r.amount for r in s.exec(select(Refund))] == [107000]
+    again = client.post(f"/console/invoices/{note.id}/refund", data={"csrf_token": csrf})
+    assert again.status_code == 409 and "is paid" in again.text
