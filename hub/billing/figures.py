@@ -23,8 +23,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from fractions import Fraction
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import BigInteger, Integer, case, cast, literal_column
 from sqlmodel import Session, col, func, select
 
 from hub.models import DocumentKind, DunningCase, Invoice, Payment, Plan, Refund, Subscription
@@ -154,10 +156,6 @@ def local_midnight(day: date, timezone: str) -> datetime:
     return datetime.combine(day, time(0), ZoneInfo(timezone)).astimezone(UTC)
 
 
-def _month_of(at: datetime, timezone: str) -> date:
-    return month_start(at.astimezone(ZoneInfo(timezone)).date())
-
-
 @dataclass
 class MonthRevenue:
     """One month's money, minor units of one currency.
@@ -190,46 +188,72 @@ def currencies_in(session: Session) -> list[str]:
     return [c for c, _ in sorted(rows, key=lambda r: (-r[1], r[0]))]
 
 
+def _month_bucket(column: Any, ends: Sequence[datetime | date]) -> Any:
+    """The index of the month a value falls in, given each month's (exclusive) end."""
+    return case(
+        *[(column < bound, literal_column(str(i))) for i, bound in enumerate(ends)],
+        else_=literal_column(str(len(ends))),
+    )
+
+
+def _grouped(session: Session, inner: Any, *keys: str) -> list[Any]:
+    """``SUM(amount)`` and ``COUNT(*)`` of *inner* (a select with a ``bucket``, the
+    *keys* and an ``amount``) per bucket and key; grouped outside the select, so the
+    bucket's ``CASE`` is written once whatever the dialect."""
+    sub = inner.subquery()
+    columns = [sub.c.bucket, *(sub.c[k] for k in keys)]
+    q = select(*columns, func.sum(sub.c.amount), func.count()).group_by(*columns)
+    return list(session.exec(q))  # type: ignore[call-overload]
+
+
 def revenue_by_month(
     session: Session, months: Sequence[date], timezone: str, *, site_id: int | None = None
 ) -> dict[str, list[MonthRevenue]]:
-    """Received, refunded and invoiced per month of *months*, per currency."""
+    """Received, refunded and invoiced per month of *months*, per currency (summed by
+    the database: a year of a big club is a million payments)."""
     start, end = _bounds(months, timezone)
-    table: dict[str, dict[date, MonthRevenue]] = {}
+    ends = [local_midnight(add_months(m, 1), timezone) for m in months]
+    day_ends = [add_months(m, 1) for m in months]
+    table: dict[str, list[MonthRevenue]] = {}
 
-    def cell(currency: str, month: date) -> MonthRevenue | None:
-        if month not in months:
+    def row(currency: str, bucket: int) -> MonthRevenue | None:
+        if not 0 <= bucket < len(months):
             return None
-        per = table.setdefault(currency, {m: MonthRevenue(m, currency) for m in months})
-        return per[month]
+        per = table.setdefault(currency, [MonthRevenue(m, currency) for m in months])
+        return per[bucket]
 
-    pays = select(Payment.currency, Payment.amount, Payment.paid_at).where(
-        col(Payment.paid_at) >= start, col(Payment.paid_at) < end
-    )
-    refunds = select(Refund.currency, Refund.amount, Refund.created_at).where(
-        col(Refund.created_at) >= start, col(Refund.created_at) < end
-    )
-    issued = select(Invoice.currency, Invoice.total, Invoice.issued_on).where(
+    pays = select(
+        _month_bucket(col(Payment.paid_at), ends).label("bucket"),
+        col(Payment.currency).label("currency"), col(Payment.amount).label("amount"),
+    ).where(col(Payment.paid_at) >= start, col(Payment.paid_at) < end)  # fmt: skip
+    refunds = select(
+        _month_bucket(col(Refund.created_at), ends).label("bucket"),
+        col(Refund.currency).label("currency"), col(Refund.amount).label("amount"),
+    ).where(col(Refund.created_at) >= start, col(Refund.created_at) < end)  # fmt: skip
+    issued = select(
+        _month_bucket(col(Invoice.issued_on), day_ends).label("bucket"),
+        col(Invoice.currency).label("currency"), col(Invoice.total).label("amount"),
+    ).where(
         Invoice.issued_on >= months[0],
-        Invoice.issued_on < add_months(months[-1], 1),
+        Invoice.issued_on < day_ends[-1],
         Invoice.kind == DocumentKind.INVOICE.value,
         Invoice.status != "void",
-    )
+    )  # fmt: skip
     if site_id is not None:
         pays = pays.where(Payment.site_id == site_id)
         refunds = refunds.where(Refund.site_id == site_id)
         issued = issued.where(Invoice.site_id == site_id)
-    for currency, amount, at in session.exec(pays):
-        if (c := cell(currency, _month_of(at, timezone))) is not None:
-            c.received += amount
-            c.payments += 1
-    for currency, amount, at in session.exec(refunds):
-        if (c := cell(currency, _month_of(at, timezone))) is not None:
-            c.refunded += amount
-    for currency, total, day in session.exec(issued):
-        if (c := cell(currency, month_start(day))) is not None:
-            c.invoiced += total
-    return {cur: [per[m] for m in months] for cur, per in sorted(table.items())}
+    for bucket, currency, amount, n in _grouped(session, pays, "currency"):
+        if (r := row(currency, int(bucket))) is not None:
+            r.received += int(amount)
+            r.payments += int(n)
+    for bucket, currency, amount, _n in _grouped(session, refunds, "currency"):
+        if (r := row(currency, int(bucket))) is not None:
+            r.refunded += int(amount)
+    for bucket, currency, amount, _n in _grouped(session, issued, "currency"):
+        if (r := row(currency, int(bucket))) is not None:
+            r.invoiced += int(amount)
+    return dict(sorted(table.items()))
 
 
 @dataclass
@@ -259,29 +283,35 @@ def recovery_by_month(
 ) -> list[MonthRecovery]:
     """Per month of *months*: payments that failed then, and what became of them."""
     start, end = _bounds(months, timezone)
-    per = {m: MonthRecovery(m) for m in months}
-    q = select(DunningCase).where(
-        col(DunningCase.failed_at) >= start, col(DunningCase.failed_at) < end
-    )
+    ends = [local_midnight(add_months(m, 1), timezone) for m in months]
+    per = [MonthRecovery(m) for m in months]
+    cases = select(
+        _month_bucket(col(DunningCase.failed_at), ends).label("bucket"),
+        col(DunningCase.status).label("status"),
+        func.coalesce(DunningCase.closed_reason, "").label("closed_reason"),
+        col(DunningCase.currency).label("currency"),
+        col(DunningCase.amount_minor).label("amount"),
+    ).where(col(DunningCase.failed_at) >= start, col(DunningCase.failed_at) < end)
     if site_id is not None:
-        q = q.join(Invoice, col(Invoice.id) == DunningCase.invoice_id).where(
+        cases = cases.join(Invoice, col(Invoice.id) == DunningCase.invoice_id).where(
             Invoice.site_id == site_id
         )
-    for case in session.exec(q):
-        row = per.get(_month_of(case.failed_at, timezone))
-        if row is None:
+    for bucket, status, closed, cur, amount, n in _grouped(
+        session, cases, "status", "closed_reason", "currency"
+    ):
+        if not 0 <= int(bucket) < len(months):
             continue
-        row.failed += 1
-        cur = case.currency
-        row.failed_amount[cur] = row.failed_amount.get(cur, 0) + case.amount_minor
-        if case.status == "open":
-            row.still_open += 1
-        elif case.closed_reason == "paid":
-            row.recovered += 1
-            row.recovered_amount[cur] = row.recovered_amount.get(cur, 0) + case.amount_minor
+        row, n, amount = per[int(bucket)], int(n), int(amount)
+        row.failed += n
+        row.failed_amount[cur] = row.failed_amount.get(cur, 0) + amount
+        if status == "open":
+            row.still_open += n
+        elif closed == "paid":
+            row.recovered += n
+            row.recovered_amount[cur] = row.recovered_amount.get(cur, 0) + amount
         else:
-            row.written_off += 1
-    return [per[m] for m in months]
+            row.written_off += n
+    return per
 
 
 @dataclass
@@ -300,33 +330,50 @@ class Collected:
 
 @dataclass
 class TimeToCollect:
-    """Paid invoices of a period and how long they took.
+    """How long the paid invoices of a period took to be paid.
 
-    :param buckets: counts per :data:`COLLECT_BUCKETS` label.
+    :param by_days: paid invoices per number of days from issue to payment.
     """
 
-    invoices: list[Collected]
-    buckets: dict[str, int]
+    by_days: dict[int, int]
+
+    @property
+    def count(self) -> int:
+        return sum(self.by_days.values())
+
+    @property
+    def buckets(self) -> dict[str, int]:
+        """Counts per :data:`COLLECT_BUCKETS` label."""
+        counts = dict.fromkeys((label for _, label in COLLECT_BUCKETS), 0)
+        for days, n in self.by_days.items():
+            counts[bucket_of(days)] += n
+        return counts
 
     @property
     def median_days(self) -> float | None:
-        days = sorted(i.days for i in self.invoices)
-        if not days:
+        n = self.count
+        if not n:
             return None
-        mid = len(days) // 2
-        return float(days[mid]) if len(days) % 2 else (days[mid - 1] + days[mid]) / 2
+
+        def nth(k: int) -> int:  # the k-th smallest (0-based)
+            for days in sorted(self.by_days):
+                k -= self.by_days[days]
+                if k < 0:
+                    return days
+            raise AssertionError  # pragma: no cover
+
+        mid = n // 2
+        return float(nth(mid)) if n % 2 else (nth(mid - 1) + nth(mid)) / 2
 
     @property
     def average_days(self) -> float | None:
-        if not self.invoices:
-            return None
-        return sum(i.days for i in self.invoices) / len(self.invoices)
+        n = self.count
+        return None if not n else sum(d * k for d, k in self.by_days.items()) / n
 
     @property
     def same_day_percent(self) -> int | None:
-        if not self.invoices:
-            return None
-        return round(100 * self.buckets.get("0", 0) / len(self.invoices))
+        n = self.count
+        return None if not n else round(100 * self.by_days.get(0, 0) / n)
 
 
 def bucket_of(days: int) -> str:
@@ -337,19 +384,24 @@ def bucket_of(days: int) -> str:
     return COLLECT_BUCKETS[-1][1]  # pragma: no cover
 
 
-def time_to_collect(
-    session: Session, months: Sequence[date], timezone: str, *, site_id: int | None = None
-) -> TimeToCollect:
-    """Invoices issued in *months* and paid since, with the days each took."""
+_QUARTER_HOUR = 900
+
+
+def _epoch(session: Session, column: Any) -> Any:
+    """Unix seconds of a timestamp column, on SQLite and PostgreSQL."""
+    if session.get_bind().dialect.name == "sqlite":
+        return cast(func.strftime("%s", column), Integer)
+    return cast(func.floor(func.extract("epoch", column)), BigInteger)
+
+
+def _first_payments(months: Sequence[date], site_id: int | None) -> Any:
+    """Invoices issued in *months* and paid, with the time their first payment came."""
     q = (
         select(
-            Invoice.id,
-            Invoice.number,
-            Invoice.site_id,
-            Invoice.member_id,
-            Invoice.issued_on,
-            func.min(Payment.paid_at),
-        )  # fmt: skip
+            col(Invoice.id).label("invoice_id"),
+            col(Invoice.issued_on).label("issued_on"),
+            func.min(Payment.paid_at).label("paid_at"),
+        )
         .join(Payment, col(Payment.invoice_id) == Invoice.id)
         .where(
             Invoice.issued_on >= months[0],
@@ -357,22 +409,65 @@ def time_to_collect(
             Invoice.kind == DocumentKind.INVOICE.value,
             Invoice.status == "paid",
         )
-        .group_by(
-            Invoice.id, Invoice.number, Invoice.site_id, Invoice.member_id, Invoice.issued_on
+        .group_by(col(Invoice.id), col(Invoice.issued_on))
+    )
+    return q if site_id is None else q.where(Invoice.site_id == site_id)
+
+
+def time_to_collect(
+    session: Session, months: Sequence[date], timezone: str, *, site_id: int | None = None
+) -> TimeToCollect:
+    """Invoices issued in *months* and paid since: how many took how many days.
+
+    The database counts them per issue day and quarter hour of payment (every time zone
+    is a whole number of quarter hours from UTC), so only those few rows come back to
+    be turned into local days here.
+    """
+    sub = _first_payments(months, site_id).subquery()
+    slot = (_epoch(session, sub.c.paid_at) // _QUARTER_HOUR).label("slot")
+    inner = select(sub.c.issued_on, slot).subquery()
+    q = select(inner.c.issued_on, inner.c.slot, func.count()).group_by(
+        inner.c.issued_on, inner.c.slot
+    )
+    tz = ZoneInfo(timezone)
+    by_days: Counter[int] = Counter()
+    for issued, quarter, n in session.exec(q):  # type: ignore[call-overload]
+        at = datetime.fromtimestamp(int(quarter) * _QUARTER_HOUR, UTC)
+        by_days[max(0, (at.astimezone(tz).date() - issued).days)] += int(n)
+    return TimeToCollect(dict(sorted(by_days.items())))
+
+
+def collected_invoices(
+    session: Session, months: Sequence[date], timezone: str, *, site_id: int | None = None
+) -> list[Collected]:
+    """Each invoice issued in *months* and paid, with the days it took (for a CSV file)."""
+    sub = _first_payments(months, site_id).subquery()
+    q = (
+        select(
+            Invoice.id,
+            Invoice.number,
+            Invoice.site_id,
+            Invoice.member_id,
+            Invoice.issued_on,
+            sub.c.paid_at,
         )  # fmt: skip
+        .join(sub, sub.c.invoice_id == Invoice.id)
         .order_by(col(Invoice.issued_on), col(Invoice.id))
     )
-    if site_id is not None:
-        q = q.where(Invoice.site_id == site_id)
-    failed = set(session.exec(select(DunningCase.invoice_id)).all())
+    failed = select(DunningCase.invoice_id).where(
+        col(DunningCase.invoice_id).in_(select(sub.c.invoice_id))
+    )
+    after_failure = set(session.exec(failed).all())
     tz = ZoneInfo(timezone)
     rows = []
-    counts: Counter[str] = Counter()
     for iid, number, site, member, issued, paid_at in session.exec(q):
-        if paid_at.tzinfo is None:  # SQLite's min() gives the stored text back naive
+        if isinstance(paid_at, str):  # SQLite's min() hands the stored text back
+            paid_at = datetime.fromisoformat(paid_at)
+        if paid_at.tzinfo is None:
             paid_at = paid_at.replace(tzinfo=UTC)
         paid_on = paid_at.astimezone(tz).date()
         days = max(0, (paid_on - issued).days)
-        rows.append(Collected(iid, number, site, member, issued, paid_on, days, iid in failed))
-        counts[bucket_of(days)] += 1
-    return TimeToCollect(rows, {label: counts.get(label, 0) for _, label in COLLECT_BUCKETS})
+        rows.append(
+            Collected(iid, number, site, member, issued, paid_on, days, iid in after_failure)
+        )
+    return rows

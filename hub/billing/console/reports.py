@@ -149,12 +149,12 @@ def collect_csv(
 ) -> Response:
     """Each invoice issued in the months and paid: issued, paid, days it took."""
     m = months_of(request, db, months, site)
-    collect = figures.time_to_collect(db, m.starts, m.timezone, site_id=m.site_id)
+    collect = figures.collected_invoices(db, m.starts, m.timezone, site_id=m.site_id)
     prefix = prefixes(db)
     rows: list[list[object]] = [
         [invoice_label(prefix.get(c.site_id), c.number), c.member_id, c.issued_on.isoformat(),
          c.paid_on.isoformat(), c.days, figures.bucket_of(c.days), "yes" if c.recovered else "no"]
-        for c in collect.invoices
+        for c in collect
     ]  # fmt: skip
     header = ["invoice", "member_id", "issued_on", "paid_on", "days", "bucket", "after_failure"]
     return csv_file(f"time-to-collect-{m.span()}.csv", header, rows)

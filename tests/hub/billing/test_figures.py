@@ -98,9 +98,12 @@ def test_money_figures_on_each_backend(any_db_url: str, tmp_path: Path) -> None:
             )  # fmt: skip
             assert dec_r.rate_percent == 50 and dec_r.recovered_amount == {"THB": 107000}
 
-            collect = figures.time_to_collect(s, months, "Asia/Bangkok")
-            days = sorted((c.days, c.recovered) for c in collect.invoices)
+            listed = figures.collected_invoices(s, months, "Asia/Bangkok")
+            days = sorted((c.days, c.recovered) for c in listed)
             assert days == [(0, False), (0, False), (3, True)]
+            assert {c.paid_on for c in listed} == {date(2026, 12, 1), date(2026, 12, 4)}
+            collect = figures.time_to_collect(s, months, "Asia/Bangkok")
+            assert collect.by_days == {0: 2, 3: 1} and collect.count == 3
             assert collect.buckets["0"] == 2 and collect.buckets["1-3"] == 1
             assert collect.median_days == 0 and collect.average_days == 1.0
             assert collect.same_day_percent == 67
