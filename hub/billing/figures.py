@@ -180,14 +180,6 @@ def _bounds(months: Sequence[date], timezone: str) -> tuple[datetime, datetime]:
     return local_midnight(months[0], timezone), local_midnight(add_months(months[-1], 1), timezone)
 
 
-def currencies_in(session: Session) -> list[str]:
-    """Currencies invoices were issued in, the most used first."""
-    rows = session.exec(
-        select(Invoice.currency, func.count()).group_by(Invoice.currency)  # type: ignore[arg-type]
-    ).all()
-    return [c for c, _ in sorted(rows, key=lambda r: (-r[1], r[0]))]
-
-
 def _month_bucket(column: Any, ends: Sequence[datetime | date]) -> Any:
     """The index of the month a value falls in, given each month's (exclusive) end."""
     return case(

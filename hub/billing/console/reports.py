@@ -77,8 +77,8 @@ def billing_reports(
     m = months_of(request, db, months, site)
     t = viewer.t
     revenue = figures.revenue_by_month(db, m.starts, m.timezone, site_id=m.site_id)
-    currencies = figures.currencies_in(db)
-    main = next((c for c in currencies if c in revenue), next(iter(revenue), None))
+    # the chart shows the currency most money came in (a club bills in one, as a rule)
+    main = max(revenue, key=lambda c: sum(r.received for r in revenue[c]), default=None)
     labels = [f"{s:%m/%y}" for s in m.starts]
     revenue_chart = None
     if main is not None:
