@@ -177,6 +177,11 @@ def test_void_pay_at_desk_refund_and_write_off(console: Console) -> None:
     after = client.get("/console/dashboard").text
     assert _tile(after, "failed_open") == "0"
     assert _tile(after, "recovered_month") == "THB 1,070.00"
+    live = client.get("/console/dashboard/live.json").json()["tiles"]  # the page's polling
+    assert live["recovered_month"]["value"] == "THB 1,070.00"
+    assert live["failed_open"]["tone"] == "good" and live["mrr"]["value"] == "THB 3,210.00"
+    desk = console.client(Role.FRONT_DESK).get("/console/dashboard/live.json").json()
+    assert "mrr" not in desk["tiles"]  # money is for owners and managers
 
     too_much = client.post(
         f"/console/invoices/{billed.paid.id}/refund",
