@@ -111,3 +111,33 @@ def test_money_figures_on_each_backend(any_db_url: str, tmp_path: Path) -> None:
     finally:
         world.gateway.close()
         engine.dispose()
+
+
+def test_months_are_the_sites_own_across_summer_time(db_url: str, tmp_path: Path) -> None:
+    clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    settings = Settings(database_url=db_url, mqtt_enabled=False)
+    engine = make_engine(db_url)
+    world = World(engine, settings, clock, tmp_path)
+    try:
+        site = world.site("london", timezone="Europe/London")
+        world.subscribe(world.member(), world.plan(site))
+        world.run()
+        with world.session() as s:
+            invoice = s.exec(select(Invoice)).one()
+            for at in (
+                datetime(2026, 6, 30, 23, 30, tzinfo=UTC),  # 00:30 BST on 1 July
+                datetime(2026, 10, 31, 23, 30, tzinfo=UTC),  # 23:30 GMT on 31 October
+                datetime(2026, 3, 29, 0, 30, tzinfo=UTC),  # 00:30 GMT, the day BST starts
+            ):
+                s.add(Payment(invoice_id=invoice.id or 0, member_id=invoice.member_id,
+                              site_id=site.id or 0, amount=100, currency="THB", method="cash",
+                              method_label="cash", gateway="front_desk", paid_at=at,
+                              recorded_by="test"))  # fmt: skip
+            s.commit()
+            months = figures.month_starts(date(2026, 12, 1), 12)
+            got = {r.month.month: r.received for r in figures.revenue_by_month(
+                s, months, "Europe/London")["THB"] if r.received}  # fmt: skip
+            assert got == {3: 100, 7: 100, 10: 100, 12: 107000}
+    finally:
+        world.gateway.close()
+        engine.dispose()
