@@ -24,9 +24,12 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from gatehouse.clock import Clock, SystemClock
 from hub.api.routes import api_router
+from hub.billing.console import install as install_billing_console
 from hub.console import mount_console
 from hub.core.config import Settings, get_settings
 from hub.core.db import make_engine
+from hub.dunning.console import install as install_dunning_console
+from hub.dunning.web import router as dunning_tracking
 
 
 def create_app(
@@ -75,7 +78,10 @@ def create_app(
     app.state.engine = engine
     app.state.mqtt = mqtt
     app.include_router(api_router)
+    app.include_router(dunning_tracking)
     mount_console(app)
+    install_dunning_console(app)
+    install_billing_console(app)
 
     @app.exception_handler(IntegrityError)
     async def _conflict(_r: Request, _e: IntegrityError) -> JSONResponse:

@@ -27,6 +27,9 @@ subscription   paid_through), gatewaycustomer, paymentmethod (tokens only),
 invoice, ...   invoice (+ invoicecounter, invoiceline), chargeattempt, payment,
                refund, dispute, webhookevent
 dunningcase    one open case per failed invoice, for the dunning workers
+dunningaction, the dunning outbox (one row per action, unique key), messages
+dunningmessage sent (opens, clicks), collectiontask, paymentplan,
+               dunningpolicy (policy YAML per name and version)
 clockstate     the manual (test) clock, shared by the CLI and the server
 =============  ==========================================================
 """
@@ -43,6 +46,14 @@ from hub.models.billing import (
 from hub.models.checkin import AuditLog, CheckIn
 from hub.models.clockstate import ClockState
 from hub.models.console import ConsoleSession, LoginThrottle, MemberInteraction
+from hub.models.dunning import (
+    ActionStatus,
+    CollectionTask,
+    DunningAction,
+    DunningMessage,
+    DunningPolicyRow,
+    PaymentPlanRow,
+)
 from hub.models.dunning_case import DunningCase, DunningCaseStatus
 from hub.models.entitlement import Entitlement
 from hub.models.gate import Gate, GateClaim, GateKind, GateStore
@@ -65,6 +76,12 @@ from hub.models.user import APIToken, Role, User
 
 __all__ = [
     "APIToken",
+    "ActionStatus",
+    "CollectionTask",
+    "DunningAction",
+    "DunningMessage",
+    "DunningPolicyRow",
+    "PaymentPlanRow",
     "AclChange",
     "AclEntry",
     "AttemptStatus",

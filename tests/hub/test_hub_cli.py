@@ -30,7 +30,7 @@ def fresh_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def test_migrate_then_create_user(fresh_db: str) -> None:
     runner = CliRunner()
     assert runner.invoke(cli, ["hub", "migrate"]).exit_code == 0
-    assert current_heads(fresh_db) == {"0003"}
+    assert current_heads(fresh_db) == {"0004_dunning"}
     args = [
         "hub",
         "create-user",

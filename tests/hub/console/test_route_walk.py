@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from hub.console import sessions
 from hub.console.permissions import can
 from hub.models import Card, Entitlement, Role, User
+from tests.hub.console.billing_rows import bill_a_month
 from tests.hub.console.conftest import Console
 
 ALL = frozenset(Role)
@@ -35,8 +36,11 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "/console/checkins": STAFF,
     "/console/gates": GATE_PEOPLE,
     "/console/reports": MANAGERS,
+    "/console/plans": MANAGERS,
+    "/console/invoices": MANAGERS,
     "/console/audit": MANAGERS,
     "/console/users": frozenset({Role.OWNER}),
+    "/console/dunning": MANAGERS,
     "/console/account": ALL,
     "/console/logout": ALL,
 }
@@ -80,7 +84,9 @@ def console_routes(app) -> Iterator[tuple[str, str, APIRoute]]:  # type: ignore[
 
 @pytest.fixture
 def walk(console: Console) -> Console:
-    """The console with a card, an entitlement and a spare user for ids to point at."""
+    """The console with a card, an entitlement, a spare user, a plan and an invoice for
+    ids to point at."""
+    billed = bill_a_month(console)
     with console.session() as s:
         card = Card(member_id=console.member.id or 0, uid_hex="04a1b2c3",
                     created_at=console.clock.now())  # fmt: skip
@@ -97,7 +103,9 @@ def walk(console: Console) -> Console:
         s.commit()
         console.ids = {  # type: ignore[attr-defined]
             "member_id": console.member.id, "card_id": card.id, "gate_id": console.gate.id,
-            "user_id": spare.id, "entitlement_id": ent.id,
+            "user_id": spare.id, "entitlement_id": ent.id, "plan_id": billed.plan.id,
+            "invoice_id": billed.failed.id,
+            "case_id": 999_999, "task_id": 999_999,  # none such: a 404 page for who may look
         }  # fmt: skip
     return console
 
