@@ -42,7 +42,7 @@ from gatehouse.clock import ManualClock
 from gatehouse.demo import story
 from gatehouse.demo.club import Club, seed_club
 from gatehouse.demo.gates import FirmwareGate, PiGate, Tap, micropython_available
-from gatehouse.demo.pay import pay_open_invoice
+from gatehouse.demo.pay import pay_by_link
 from gatehouse.services.tcpproxy import PausableProxy
 from gatehouse.services.web import AppServer
 from hub.billing.services import billing_services
@@ -363,8 +363,14 @@ class DemoRun:
                 self.tap(name, hero.uid)
             self._crowd()
             if paid_day is None and self._ready_to_pay(day, healed_day):
-                detail = pay_open_invoice(self, hero.id)
-                self.journal.add("paid", at=self.clock.now(), detail=detail)
+                outbox = self.options.workdir / "outbox"
+                gateway = self.services.gateway
+                detail = pay_by_link(hub=self.hub, clock=self.clock, gateway=gateway,
+                                     outbox=outbox, address=hero.email)  # fmt: skip
+                if self._nothing_open(hero.id):
+                    self.journal.add("paid", at=self.clock.now(), detail=detail)
+                else:
+                    self.state.mail.append((self.clock.now(), hero.email, f"not paid: {detail}"))
                 paid_day = day
                 self._sync_gates()
                 for name in self.gate_names:
@@ -376,6 +382,13 @@ class DemoRun:
                 return
         self.state.now = self.clock.now()
         self._check_stored()
+
+    def _nothing_open(self, member_id: int) -> bool:
+        with self._session() as s:
+            open_ = select(Invoice.id).where(
+                Invoice.member_id == member_id, Invoice.status == "open", Invoice.total > 0
+            )
+            return s.exec(open_).first() is None
 
     def _ready_to_heal(self, day: int) -> bool:
         suspended = self.journal.first("suspended")
