@@ -30,7 +30,7 @@ EXPECTED: list[tuple[str, str]] = [
     ("reminder sent", "dunning emails the hero a reminder"),
     ("suspended", "dunning suspends the hero's subscription at the policy's day"),
     ("denied at {gate}", "the hero's card is refused after the suspension"),
-    ("paid", "the hero pays the open invoice (member portal or pay function)"),
+    ("paid", "the hero pays the open invoice through the pay link emailed to her"),
     ("admitted again at {gate}", "the hero's card opens the door again after paying"),
     ("check-ins stored once at {gate}", "every decision of the gate is stored exactly once"),
 ]
