@@ -90,6 +90,14 @@ def _form_fields(page: str, form_id: str) -> dict[str, str]:
     return fields
 
 
+def page_of(err: urllib.error.HTTPError) -> str:
+    """The body of an HTTP error answer ('' if unreadable)."""
+    try:
+        return err.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def pay_in_portal(link: str, *, card: str = GOOD_CARD, year: int) -> str | None:
     """Open the portal's pay page at *link* and pay with a new *card*; returns where the
     form led (``...?msg=paid`` when paid), or ``None`` when the hub has no portal."""
@@ -100,9 +108,9 @@ def pay_in_portal(link: str, *, card: str = GOOD_CARD, year: int) -> str | None:
         with opener.open(link, timeout=10) as answer:
             page = answer.read().decode()
     except urllib.error.HTTPError as err:
-        if err.code == 404:
-            return None
-        raise
+        if err.code == 404 and page_of(err).strip() == '{"detail":"Not Found"}':
+            return None  # no route there: this hub serves no portal
+        return f"{link} answered {err.code}"  # e.g. 400: the portal refused the link
     if 'id="pay-form"' not in page:
         return None
     fields = _form_fields(page, "pay-form")
