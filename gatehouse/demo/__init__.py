@@ -7,7 +7,9 @@
     gatehouse demo --check               # headless, exits 1 naming what did not happen
 
 The parts: :mod:`~gatehouse.demo.club` seeds the club, :mod:`~gatehouse.demo.gates`
-runs the two gate processes, :mod:`~gatehouse.demo.runner` plays the month,
+runs the two gate processes, :mod:`~gatehouse.demo.runner` plays the month (options
+and view state in :mod:`~gatehouse.demo.state`), :mod:`~gatehouse.demo.observe` reads
+the hub back, :mod:`~gatehouse.demo.pay` pays through the emailed pay link,
 :mod:`~gatehouse.demo.story` says what must happen and :mod:`~gatehouse.demo.view`
 draws it.
 """

@@ -23,26 +23,19 @@ then upload every check-in once the relay heals.
 
 from __future__ import annotations
 
-import email
-import email.policy
-import email.utils
 import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import select
-
 from gatehouse.clock import ManualClock
-from gatehouse.demo import story
+from gatehouse.demo import observe, story
 from gatehouse.demo.club import Club, seed_club
 from gatehouse.demo.gates import FirmwareGate, PiGate, Tap, micropython_available
 from gatehouse.demo.pay import pay_by_link
+from gatehouse.demo.state import DemoOptions, DemoState
 from gatehouse.services.tcpproxy import PausableProxy
 from gatehouse.services.web import AppServer
 from hub.billing.services import billing_services
@@ -50,7 +43,6 @@ from hub.clock.advance import Span, advance_clock
 from hub.clock.hooks import DueContext, run_due_work
 from hub.clock.manual import store_time
 from hub.core.config import Settings
-from hub.models import CheckIn, DunningCase, Entitlement, Invoice, Site, Subscription
 from hub.runtime import Hub
 
 #: Members joined on this day (09:00 in Bangkok); their renewals fall due from Dec 1.
@@ -61,49 +53,6 @@ PI_GATE = "front-door"
 FW_GATE = "side-door"
 #: Hub seconds between cutting the partitioned gate off and the hero's valid_until.
 CUT_LEAD_S = 8
-
-
-@dataclass
-class DemoOptions:
-    """How to run the demo.
-
-    :param workdir: folder for the database, the mail outbox and the gates' stores.
-    :param port: the hub's HTTP port (the console is at ``/console``).
-    :param speed: real seconds per simulated day (0: as fast as the parts answer).
-    :param days: how many days the story plays.
-    :param broker: ``"amqtt"`` (embedded) or a started broker object with ``.port``.
-    :param firmware: run the second gate on MicroPython (default: when available).
-    :param partition: cut the second gate off from the broker before the suspension.
-    """
-
-    workdir: Path
-    port: int = 8000
-    speed: float = 2.0
-    days: int = 30
-    members: int = 50
-    broker: Any = "amqtt"
-    firmware: bool | None = None
-    partition: bool = False
-    taps_per_day: int = 4
-
-
-@dataclass
-class DemoState:
-    """What the live view shows: the day, recent taps, subscriptions, invoices, dunning
-    cases (by status), emails sent (``mail``: hub time, address, subject) and each
-    gate's list version."""
-
-    day: int = 0
-    days: int = 0
-    now: datetime | None = None
-    taps: list[tuple[datetime, Tap, str]] = field(default_factory=list)
-    subscriptions: dict[str, int] = field(default_factory=dict)
-    invoices: dict[str, int] = field(default_factory=dict)
-    cases: dict[str, int] = field(default_factory=dict)
-    mail: list[tuple[datetime, str, str]] = field(default_factory=list)
-    mail_to: list[tuple[str, str]] = field(default_factory=list)
-    dunning: list[tuple[datetime, str]] = field(default_factory=list)
-    gates: dict[str, str] = field(default_factory=dict)
 
 
 class DemoRun:
@@ -129,7 +78,7 @@ class DemoRun:
         self._own_broker = False
         self.cut_at_real: float | None = None
         self.stopping = threading.Event()
-        self._mail_seen: set[str] = set()
+        self.outbox = observe.Outbox(options.workdir / "outbox")
         self.services: Any = None
 
     # -- parts ---------------------------------------------------------------------------
@@ -224,7 +173,7 @@ class DemoRun:
     def _site_version(self) -> int:
         assert self.club is not None
         with self._session() as s:
-            return int(s.exec(select(Site.list_version).where(Site.id == self.club.site_id)).one())
+            return observe.list_version(s, self.club.site_id)
 
     def _online(self) -> dict[str, Any]:
         cut = self.relay is not None and self.relay.is_cut
@@ -260,45 +209,22 @@ class DemoRun:
         hero = self.club.hero
         now = self.clock.now()
         with self._session() as s:
-            case = s.exec(select(DunningCase).where(DunningCase.member_id == hero.id)).first()
-            sub = s.get(Subscription, hero.subscription_id)
-            subs = s.exec(select(Subscription.status, func.count()).group_by(Subscription.status))
-            invoices = s.exec(select(Invoice.status, func.count()).group_by(Invoice.status))
-            cases = s.exec(select(DunningCase.status, func.count()).group_by(DunningCase.status))
-            self.state.subscriptions = {str(k): int(v) for k, v in subs.all()}
-            self.state.invoices = {str(k): int(v) for k, v in invoices.all()}
-            self.state.cases = {str(k): int(v) for k, v in cases.all()}
+            case = observe.dunning_case(s, member_id=hero.id)
+            status = observe.subscription_status(s, hero.subscription_id)
+            counts = observe.status_counts(s)
+        self.state.subscriptions = counts["subscriptions"]
+        self.state.invoices = counts["invoices"]
+        self.state.cases = counts["cases"]
         if case is not None:
             self.journal.add("renewal failed", at=case.failed_at,
                              detail=f"{hero.name}: {case.last_decline or 'declined'}")  # fmt: skip
-        if sub is not None and sub.status == "suspended":
+        if status == "suspended":
             self.journal.add("suspended", at=now, detail=f"{hero.name}'s subscription")
-        self._read_outbox(now)
-        reminders = [x for to, x in self.state.mail_to if to == hero.email and
-                     x.lower().startswith("reminder")]  # fmt: skip
-        if reminders:
-            self.journal.add("reminder sent", at=now, detail=reminders[0])
-
-    def _read_outbox(self, now: datetime) -> None:
-        """Read emails that appeared in the outbox folder since the last look."""
-        folder = self.options.workdir / "outbox"
-        for path in sorted(folder.glob("*.eml")):
-            if path.name in self._mail_seen:
-                continue
-            self._mail_seen.add(path.name)
-            msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            to, subject = str(msg.get("To", "")), str(msg.get("Subject", ""))
-            address = email.utils.parseaddr(to)[1]
-            self.state.mail_to.append((address, subject))
+        for address, subject in self.outbox.read_new():
             self.state.mail.append((now, address, subject))
+            if address == hero.email and subject.lower().startswith("reminder"):
+                self.journal.add("reminder sent", at=now, detail=subject)
         del self.state.mail[:-50]
-
-    def _hero_valid_until(self) -> datetime | None:
-        assert self.club is not None
-        source = f"subscription:{self.club.hero.subscription_id}"
-        with self._session() as s:
-            row = s.exec(select(Entitlement).where(Entitlement.source == source)).first()
-            return row.valid_until if row else None
 
     # -- taps ----------------------------------------------------------------------------
     def tap(self, gate_name: str, uid: str) -> Tap:
@@ -368,7 +294,7 @@ class DemoRun:
                 detail = pay_by_link(hub=self.hub, clock=self.clock, gateway=gateway,
                                      outbox=outbox, address=hero.email)  # fmt: skip
                 self.journal.add("payment sent", at=self.clock.now(), detail=detail)
-                if self._nothing_open(hero.id):
+                if self._paid_up(hero.id):
                     self.journal.add("paid", at=self.clock.now(), detail=detail)
                 paid_day = day
                 self._sync_gates()
@@ -382,12 +308,9 @@ class DemoRun:
         self.state.now = self.clock.now()
         self._check_stored()
 
-    def _nothing_open(self, member_id: int) -> bool:
+    def _paid_up(self, member_id: int) -> bool:
         with self._session() as s:
-            open_ = select(Invoice.id).where(
-                Invoice.member_id == member_id, Invoice.status == "open", Invoice.total > 0
-            )
-            return s.exec(open_).first() is None
+            return observe.nothing_open(s, member_id=member_id)
 
     def _ready_to_heal(self, day: int) -> bool:
         suspended = self.journal.first("suspended")
@@ -405,11 +328,10 @@ class DemoRun:
         """Cut the second gate off a few hub seconds before the hero's valid_until."""
         if self.relay is None or self.cut_at_real is not None:
             return
-        until = self._hero_valid_until()
+        with self._session() as s:
+            until = observe.valid_until(s, self.club.hero.subscription_id)  # type: ignore[union-attr]
         if until is None or not self.journal.has("renewal failed"):
             return
-        if until.tzinfo is None:
-            until = until.replace(tzinfo=UTC)
         if STORY_START + timedelta(days=day) < until:
             return
         self._advance_to(until - timedelta(seconds=CUT_LEAD_S))
@@ -434,8 +356,7 @@ class DemoRun:
             wanted = sorted(t.seq for t in taps)
             while True:
                 with self._session() as s:
-                    rows = s.exec(select(CheckIn.seq).where(CheckIn.gate_id == gate_id)).all()
-                got = sorted(int(r) for r in rows)
+                    got = observe.stored_seqs(s, gate_id)
                 if got == wanted or time.monotonic() > deadline:
                     break
                 time.sleep(0.1)
