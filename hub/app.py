@@ -7,7 +7,8 @@
 Pass *mqtt* (a started :class:`~hub.mqtt.service.HubMqtt`) to let the API send
 commands to gates, or ``start_mqtt=True`` to have the app start and stop its own MQTT
 service with its lifespan (what ``gatehouse hub serve`` does).  The web console
-(:mod:`hub.console`) is served under ``/console``.
+(:mod:`hub.console`) is served under ``/console``, the member portal
+(:mod:`hub.portal`) under ``/portal``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from hub.api.routes import api_router
 from hub.console import mount_console
 from hub.core.config import Settings, get_settings
 from hub.core.db import make_engine
+from hub.portal import mount_portal
 
 
 def create_app(
@@ -76,6 +78,7 @@ def create_app(
     app.state.mqtt = mqtt
     app.include_router(api_router)
     mount_console(app)
+    mount_portal(app)
 
     @app.exception_handler(IntegrityError)
     async def _conflict(_r: Request, _e: IntegrityError) -> JSONResponse:

@@ -27,6 +27,9 @@ subscription   paid_through), gatewaycustomer, paymentmethod (tokens only),
 invoice, ...   invoice (+ invoicecounter, invoiceline), chargeattempt, payment,
                refund, dispute, webhookevent
 dunningcase    one open case per failed invoice, for the dunning workers
+portallink,    the member portal: emailed sign-in links (hashed, single use),
+portalsession, member sessions, members' freeze requests
+freezerequest
 clockstate     the manual (test) clock, shared by the CLI and the server
 =============  ==========================================================
 """
@@ -60,6 +63,7 @@ from hub.models.invoice import (
     WebhookEventRow,
 )
 from hub.models.member import Card, Member, MemberStatus
+from hub.models.portal import FreezeRequest, FreezeRequestStatus, PortalLink, PortalSession
 from hub.models.site import Door, Schedule, Site, Zone
 from hub.models.user import APIToken, Role, User
 
@@ -81,6 +85,8 @@ __all__ = [
     "DunningCase",
     "DunningCaseStatus",
     "Entitlement",
+    "FreezeRequest",
+    "FreezeRequestStatus",
     "Gate",
     "GateClaim",
     "GateKind",
@@ -96,6 +102,8 @@ __all__ = [
     "MemberStatus",
     "Payment",
     "PaymentMethod",
+    "PortalLink",
+    "PortalSession",
     "Plan",
     "Refund",
     "Role",

@@ -27,7 +27,7 @@ EXPECTED = {
     "consolesession", "loginthrottle", "memberinteraction",
     "plan", "subscription", "paymentmethod", "gatewaycustomer", "billingprofile", "invoice",
     "invoicecounter", "invoiceline", "chargeattempt", "payment", "refund", "dispute",
-    "webhookevent", "dunningcase", "clockstate",
+    "webhookevent", "dunningcase", "clockstate", "portallink", "portalsession", "freezerequest",
 }  # fmt: skip
 
 
