@@ -113,8 +113,8 @@ def test_signing_out_ends_the_session(club: Club) -> None:
 
 def test_the_language_is_kept_on_the_member_and_used_for_the_next_email(club: Club) -> None:
     c = club.sign_in()
-    answer = c.post("/portal/language",
-                    data={"language": "th", "next": "/portal/invoices", "csrf_token": club.csrf(c)})  # fmt: skip
+    data = {"language": "th", "next": "/portal/invoices", "csrf_token": club.csrf(c)}
+    answer = c.post("/portal/language", data=data)
     assert answer.status_code == 303 and answer.headers["location"] == "/portal/invoices"
     with club.session() as s:
         assert s.exec(select(Member).where(Member.email == ANA)).one().language == "th"
