@@ -17,6 +17,7 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from hub.billing.gateway import PaymentMethodRefused
+from hub.billing.methods import make_default
 from hub.billing.services import billing_services
 from hub.console.forms import int_param, text_field
 from hub.console.i18n import Translator
@@ -107,7 +108,10 @@ def pay(
     form: FormData,
     actor: str,
 ) -> PayAttempt:
-    """Check the pay form, save a new card if one was typed, and charge the invoice."""
+    """Check the pay form, save a new card if one was typed, and charge the invoice.
+
+    A new card that pays becomes the member's default, so renewals charge it too.
+    """
     choice = text_field(form, "method", 24)
     pay_key = text_field(form, "pay_key", 80)
     values = {"method": choice, "number": "", "exp_month": text_field(form, "exp_month", 4),
@@ -133,4 +137,7 @@ def pay(
         gateway=gateway, invoice_id=invoice.id or 0, payment_method_id=pm.id or 0,
         request_key=f"portal:{invoice.id}:{pay_key}", actor=actor,
     )  # fmt: skip
+    if choice == "new" and outcome.status == "paid" and not pm.is_default:
+        make_default(db, method=pm)  # the card that just worked is the one to renew with
+        db.commit()
     return PayAttempt(outcome=outcome, values=values)

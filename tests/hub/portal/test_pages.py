@@ -88,6 +88,8 @@ def test_a_declined_card_says_why_and_the_invoice_stays_open(club: Club) -> None
                 col(ChargeAttempt.attempt))
         ).all()  # fmt: skip
         assert [a.status for a in attempts] == ["declined", "declined", "succeeded"]
+        default = s.exec(select(PaymentMethod).where(PaymentMethod.is_default == True)).one()  # noqa: E712
+        assert default.last4 == "4444"  # the card that worked is the one renewals charge
 
 
 def test_bad_card_fields_get_messages_and_nothing_is_charged(club: Club) -> None:
