@@ -14,6 +14,7 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
+from hub.billing.tax import split_tax
 from hub.models import (
     DocumentKind,
     Invoice,
@@ -36,7 +37,8 @@ class Membership:
 
 @dataclass(frozen=True)
 class Overview:
-    """The home page: memberships, open invoices, the next bill."""
+    """The home page: memberships, open invoices, the next bill (the plan's price with
+    its tax: what the next renewal invoice asks for, before any change)."""
 
     memberships: list[Membership]
     open_invoices: list[Invoice]
@@ -95,7 +97,13 @@ def overview(db: Session, *, member_id: int) -> Overview:
         memberships=subs,
         open_invoices=open_invoices(db, member_id),
         next_bill_on=nxt.subscription.next_bill_on if nxt else None,
-        next_amount=nxt.plan.price_minor if nxt else None,
+        next_amount=(
+            split_tax(
+                nxt.plan.price_minor, nxt.plan.tax_rate_bp, inclusive=nxt.plan.tax_inclusive
+            ).gross
+            if nxt
+            else None
+        ),
         next_currency=nxt.plan.currency if nxt else None,
     )
 

@@ -22,7 +22,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from gatehouse.clock import Clock
@@ -117,3 +117,8 @@ def redeem_link(db: Session, signed: str, *, clock: Clock, settings: Settings) -
     if taken.rowcount != 1:
         raise LinkRefused("used")
     return member
+
+
+def purge_expired(db: Session, *, clock: Clock, keep: timedelta = timedelta(days=1)) -> None:
+    """Forget links that expired more than *keep* ago (caller commits)."""
+    db.execute(delete(PortalLink).where(col(PortalLink.expires_at) < clock.now() - keep))  # type: ignore[call-overload]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func
 from sqlmodel import select
@@ -19,7 +19,7 @@ from hub.billing.services import billing_services
 from hub.console.deps import FormDep, client_address
 from hub.console.forms import text_field
 from hub.console.i18n import LANGUAGES
-from hub.dunning.mailer import MailDeliveryError
+from hub.dunning.mailer import MailDeliveryError, OutgoingEmail
 from hub.models import Member, MemberStatus
 from hub.models.checks import check_email
 from hub.portal import links, sessions, throttle
@@ -80,8 +80,14 @@ def login_form(request: Request, db: SessionDep) -> Response:
 
 
 @router.post("/login", response_class=HTMLResponse)
-def request_link(request: Request, db: SessionDep, form: FormDep) -> Response:
-    """Email a sign-in link if the email is a member's; the same answer either way."""
+def request_link(
+    request: Request, db: SessionDep, form: FormDep, background: BackgroundTasks
+) -> Response:
+    """Email a sign-in link if the email is a member's; the same answer either way.
+
+    The email goes out after the answer is sent, so a known email is not answered more
+    slowly than an unknown one.
+    """
     app = request.app
     settings, clock = app.state.settings, app.state.clock
     if not sessions.anonymous_form_ok(request, text_field(form, "csrf_token", 200), settings):
@@ -104,14 +110,16 @@ def request_link(request: Request, db: SessionDep, form: FormDep) -> Response:
             request, "login.html", email=email, errors={}, status_code=429,
             alert=t("portal.login.too_many"),
         )  # fmt: skip
+    links.purge_expired(db, clock=clock)
     member = db.exec(select(Member).where(func.lower(Member.email) == email.lower())).first()
     if member is not None and member.status != MemberStatus.CANCELLED.value:
-        _send_link(request, db, member)
+        background.add_task(_send, app.state, _link_email(request, db, member), member.id)
     db.commit()
     return _anonymous_page(request, "login_sent.html", email=email)
 
 
-def _send_link(request: Request, db: SessionDep, member: Member) -> None:
+def _link_email(request: Request, db: SessionDep, member: Member) -> OutgoingEmail:
+    """A new sign-in link for *member* (committed) and the email that carries it."""
     app = request.app
     settings, clock = app.state.settings, app.state.clock
     link = links.issue_link(
@@ -121,15 +129,18 @@ def _send_link(request: Request, db: SessionDep, member: Member) -> None:
     site = member_site(db, member.id or 0)
     lang = language_of(request, member)
     club = site.name if site else "Gatehouse"
-    mail = sign_in_email(
+    return sign_in_email(
         member.email, link.url, name=member.first_name, club_name=club, language=lang,
         key=f"portal-link:{link.row.id}",
         minutes=int(links.LINK_TTL.total_seconds() // 60),
     )  # fmt: skip
+
+
+def _send(state: object, mail: OutgoingEmail, member_id: int | None) -> None:
     try:
-        billing_services(app.state).mailer.send(mail)
-    except (MailDeliveryError, OSError) as err:  # the answer stays the same
-        log.warning("sign-in link for member %s not sent: %s", member.id, err)
+        billing_services(state).mailer.send(mail)
+    except (MailDeliveryError, OSError) as err:  # the answer was the same either way
+        log.warning("sign-in link for member %s not sent: %s", member_id, err)
 
 
 @router.get("/login/{token}", response_class=HTMLResponse)
