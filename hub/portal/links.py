@@ -114,7 +114,7 @@ def redeem_link(db: Session, signed: str, *, clock: Clock, settings: Settings) -
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    if taken.rowcount != 1:
+    if getattr(taken, "rowcount", 0) != 1:
         raise LinkRefused("used")
     return member
 

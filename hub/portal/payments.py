@@ -73,6 +73,7 @@ def pay_open_invoice(
         )
         if not known and charge_in_flight(session, invoice_id):
             return PayOutcome("pending")
+    refused: str | None = None
     try:
         collect_invoice(
             engine=engine, settings=settings, clock=clock, gateway=gateway,
@@ -81,8 +82,6 @@ def pay_open_invoice(
         )  # fmt: skip
     except InvoiceActionRefused as err:
         refused = str(err)
-    else:
-        refused = None
     with open_session(engine, settings) as session:
         invoice = session.get(Invoice, invoice_id)
         if invoice is not None and invoice.status == InvoiceStatus.PAID.value:

@@ -8,6 +8,7 @@ on its way"), and requests are counted per email typed and per address
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -58,7 +59,7 @@ def portal_home(request: Request, db: SessionDep) -> Response:
 
 
 def _anonymous_page(
-    request: Request, template: str, *, status_code: int = 200, **context: object
+    request: Request, template: str, *, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     settings = request.app.state.settings
     token, cookie = sessions.anonymous_form_token(request, settings)

@@ -65,11 +65,11 @@ def ask_freeze(request: Request, db: SessionDep, viewer: MemberDep, form: FormDe
     errors = dict(checked.errors)
     if not subs:
         errors[""] = "portal.freeze.no_membership"
-    elif not errors and overlaps_pending(
-        db,
-        viewer.member.id or 0,
-        checked.from_on,
-        checked.resume_on,  # type: ignore[arg-type]
+    elif (
+        not errors
+        and checked.from_on is not None
+        and checked.resume_on is not None
+        and overlaps_pending(db, viewer.member.id or 0, checked.from_on, checked.resume_on)
     ):
         errors["from_on"] = "portal.freeze.overlaps"
     if errors:

@@ -106,11 +106,11 @@ def seed_club(engine: Engine, settings: Settings, clock: ManualClock, gateway: o
         s.commit()
     run_billing(engine=engine, settings=settings, clock=clock, gateway=gateway)  # type: ignore[arg-type]
     with open_session(engine, settings) as s:
-        invoices = {
-            inv.member_id: inv.id for inv in s.exec(select(Invoice).order_by(col(Invoice.id)))
+        invoices: dict[int, int] = {
+            inv.member_id: inv.id or 0 for inv in s.exec(select(Invoice).order_by(col(Invoice.id)))
         }
     return ClubRows(site, door, plan, people[0], people[1], card,
-                    invoices[people[0].id], invoices[people[1].id])  # fmt: skip
+                    invoices[people[0].id or 0], invoices[people[1].id or 0])  # fmt: skip
 
 
 @dataclass

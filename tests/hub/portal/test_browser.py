@@ -93,7 +93,7 @@ def served_club(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedClub
         hub = Hub(settings, clock=clock, migrate=False).start()
         services = billing_services(hub.app.state)
         rows = seed_club(hub.engine, settings, clock, services.gateway)  # type: ignore[arg-type]
-        with open_session(hub.engine, settings) as s:
+        with open_session(hub.engine, settings) as s:  # type: ignore[arg-type]
             site = s.get(Site, rows.site.id)
             door = rows.door
             assert site is not None

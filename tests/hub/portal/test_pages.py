@@ -186,11 +186,12 @@ def test_cards_are_added_made_default_and_removed(club: Club) -> None:
         c.post(f"/portal/methods/{master.id}/remove", data={"csrf_token": token}).status_code == 303
     )
     with club.session() as s:
-        visa = s.get(PaymentMethod, visa.id)
-        master = s.get(PaymentMethod, master.id)
-    assert visa.is_default and master.detached_at is not None  # type: ignore[union-attr]
+        visa_now = s.get(PaymentMethod, visa.id)
+        master_now = s.get(PaymentMethod, master.id)
+    assert visa_now is not None and master_now is not None
+    assert visa_now.is_default and master_now.detached_at is not None
     page = c.get("/portal/methods").text
-    assert f'id="pm-{visa.id}"' in page and f'id="pm-{master.id}"' not in page  # type: ignore[union-attr]
+    assert f'id="pm-{visa.id}"' in page and f'id="pm-{master.id}"' not in page
 
 
 def test_freeze_requests_are_checked_and_recorded_for_staff(club: Club) -> None:
