@@ -14,6 +14,7 @@ import email
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default
@@ -25,6 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from gatehouse.clock import ManualClock
+from gatehouse.services import postgres
 from hub.app import create_app
 from hub.billing.run import open_session, run_billing
 from hub.billing.services import BillingServices
@@ -177,16 +179,14 @@ def portal_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
-def club(portal_template: Path, tmp_path: Path, clock: ManualClock) -> Iterator[Club]:
-    """See the module documentation."""
-    db = tmp_path / "hub.db"
-    shutil.copyfile(portal_template, db)
-    outbox = tmp_path / "outbox"
-    settings = Settings(database_url=f"sqlite:///{db}", mqtt_enabled=False,
+@contextmanager
+def make_club(db_url: str, folder: Path, clock: ManualClock) -> Iterator[Club]:
+    """A :class:`Club` on the migrated database *db_url*, its files in *folder*."""
+    outbox = folder / "outbox"
+    settings = Settings(database_url=db_url, mqtt_enabled=False,
                         public_url="http://testserver", mail_outbox=str(outbox))  # fmt: skip
     engine = make_engine(settings.database_url)
-    gateway = SimulatedGateway(tmp_path / "gateway.sqlite3", clock=clock)
+    gateway = SimulatedGateway(folder / "gateway.sqlite3", clock=clock)
     rows = seed_club(engine, settings, clock, gateway)
     app = create_app(settings, clock=clock, engine=engine)
     app.state.billing = BillingServices(gateway, FolderMailer(outbox, sender=settings.mail_from))
@@ -198,3 +198,24 @@ def club(portal_template: Path, tmp_path: Path, clock: ManualClock) -> Iterator[
             client.close()
         gateway.close()
         engine.dispose()
+
+
+@pytest.fixture
+def club(portal_template: Path, tmp_path: Path, clock: ManualClock) -> Iterator[Club]:
+    """See the module documentation (SQLite)."""
+    db = tmp_path / "hub.db"
+    shutil.copyfile(portal_template, db)
+    with make_club(f"sqlite:///{db}", tmp_path, clock) as c:
+        yield c
+
+
+@pytest.fixture
+def pg_club(tmp_path: Path, clock: ManualClock) -> Iterator[Club]:
+    """The same club on a throwaway PostgreSQL database."""
+    url = postgres.create_database()
+    try:
+        upgrade(url)
+        with make_club(url, tmp_path, clock) as c:
+            yield c
+    finally:
+        postgres.drop_database(url)

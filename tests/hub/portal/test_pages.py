@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
+from hub.billing.attempts import AttemptSpec, record_attempts
+from hub.billing.methods import attach_payment_method
 from hub.models import (
     AttemptStatus,
     ChargeAttempt,
@@ -16,6 +18,7 @@ from hub.models import (
     Entitlement,
     FreezeRequest,
     Invoice,
+    Member,
     PaymentMethod,
     Subscription,
 )
@@ -223,3 +226,21 @@ def test_freeze_requests_are_checked_and_recorded_for_staff(club: Club) -> None:
     assert (row.member_id, str(row.from_on), str(row.resume_on), row.status) == (
         club.rows.ana.id, "2026-12-20", "2027-01-10", "pending")  # fmt: skip
     assert "Waiting for the club" in c.get("/portal/freeze").text
+
+
+def test_a_charge_in_flight_is_not_doubled(club: Club) -> None:
+    inv = club.rows.ana_invoice
+    with club.session() as s:
+        ana = s.get(Member, club.rows.ana.id)
+        assert ana is not None
+        pm = attach_payment_method(s, member=ana, gateway=club.gateway,
+                                   source="4242424242424242", clock=club.clock)  # fmt: skip
+        record_attempts(s, [AttemptSpec(inv, 107000, "THB", pm.id or 0)], gateway="simulated",
+                        clock=club.clock)  # fmt: skip
+        s.commit()  # e.g. the billing run recorded it and has not heard back yet
+    c = club.sign_in()
+    answer, _ = _pay(club, c, inv, method=str(pm.id))
+    assert answer.status_code == 402 and "still waiting for the bank" in answer.text
+    with club.session() as s:
+        assert len(s.exec(select(ChargeAttempt).where(ChargeAttempt.invoice_id == inv)).all()) == 1
+    assert club.gateway.charge_count() == 0
