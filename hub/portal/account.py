@@ -14,8 +14,10 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
+from hub.billing.numbering import invoice_label
 from hub.billing.tax import split_tax
 from hub.models import (
+    BillingProfile,
     DocumentKind,
     Invoice,
     InvoiceStatus,
@@ -23,6 +25,7 @@ from hub.models import (
     PaymentMethod,
     Plan,
     Refund,
+    Site,
     Subscription,
 )
 
@@ -128,6 +131,18 @@ def own_invoice(db: Session, *, member_id: int, invoice_id: int) -> Invoice | No
     if invoice.status == InvoiceStatus.DRAFT.value:
         return None
     return invoice
+
+
+def labels(db: Session, rows: list[Invoice]) -> dict[int, str]:
+    """How each invoice's number is printed (``'CLUB1-000041'``), as on the invoice."""
+    prefixes: dict[int, str] = {}
+    for site_id in {inv.site_id for inv in rows}:
+        profile = db.get(BillingProfile, site_id)
+        site = db.get(Site, site_id)
+        prefixes[site_id] = (profile.invoice_prefix if profile else None) or (
+            site.slug.upper() if site else ""
+        )
+    return {inv.id or 0: invoice_label(prefixes[inv.site_id], inv.number) for inv in rows}
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ def invoice_list(request: Request, db: SessionDep, viewer: MemberDep) -> Respons
     return render(
         request, "invoices.html", t=viewer.t, member=viewer.member,
         csrf_token=viewer.csrf_token, timezone=viewer.timezone, invoices=rows,
+        labels=account.labels(db, rows),
     )  # fmt: skip
 
 

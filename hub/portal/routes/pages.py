@@ -22,7 +22,7 @@ def home(request: Request, db: SessionDep, viewer: MemberDep) -> Response:
     view = account.overview(db, member_id=viewer.member.id or 0)
     return render(
         request, "home.html", t=viewer.t, member=viewer.member, csrf_token=viewer.csrf_token,
-        timezone=viewer.timezone, view=view,
+        timezone=viewer.timezone, view=view, labels=account.labels(db, view.open_invoices),
     )  # fmt: skip
 
 

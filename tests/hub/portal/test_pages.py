@@ -152,6 +152,7 @@ def test_invoices_list_and_printable_copy_in_the_members_language(club: Club) ->
     c = club.sign_in()
     inv = club.rows.ana_invoice
     listing = c.get("/portal/invoices").text
+    assert f'<a href="/portal/invoices/{inv}">CLUB1-00000' in listing
     assert (
         f'id="invoice-{inv}"' in listing and f'id="invoice-{club.rows.ben_invoice}"' not in listing
     )
