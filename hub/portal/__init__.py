@@ -29,7 +29,6 @@ module                 what lives there
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
@@ -70,11 +69,7 @@ async def _security_headers(request: Request, call_next: Any) -> Response:
 def _add_error_pages(app: FastAPI) -> None:
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, _exc: SignInRequired) -> Response:
-        target = "/portal/login"
-        if request.method in ("GET", "HEAD"):
-            here = request.url.path
-            target += "?next=" + quote(here, safe="/")
-        return RedirectResponse(target, status_code=303)
+        return RedirectResponse("/portal/login", status_code=303)
 
     @app.exception_handler(PortalForbidden)
     async def _forbidden(request: Request, _exc: PortalForbidden) -> Response:
