@@ -18,6 +18,7 @@ from hub.api.deps import SessionDep
 from hub.billing.render import invoice_view
 from hub.console.deps import FormDep
 from hub.console.forms import text_field
+from hub.console.i18n import LANGUAGES
 from hub.dunning.paylink import PayLinkClaims, PayLinkExpired, PayLinkInvalid
 from hub.models import Invoice, InvoiceStatus, Member, MemberStatus
 from hub.portal import account, sessions
@@ -87,6 +88,9 @@ def _page(
         status_code=status_code,
     )  # fmt: skip
     sessions.remember_form_token(response, cookie, settings)
+    lang = request.query_params.get("lang")
+    if lang in LANGUAGES:
+        sessions.set_cookie(response, sessions.LANGUAGE_COOKIE, lang, settings, 365 * 86400)
     return response
 
 

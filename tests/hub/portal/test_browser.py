@@ -14,6 +14,7 @@ import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from hub.billing.services import billing_services
 from hub.core.config import Settings
 from hub.migrations import upgrade
 from hub.models import Gate, Invoice, Site
+from hub.portal.paylinks import pay_links
 from hub.runtime import Hub
 from hub.services.gates import provision_gate
 from tests.hub.conftest import START
@@ -226,3 +228,30 @@ def test_the_portal_in_thai(browser: Any, served_club: ServedClub) -> None:
     _shot(page, "portal-freeze-th.png")
     page.context.close()
     assert Path(ARTIFACTS / "portal-home-th.png").stat().st_size > 10_000
+
+
+def test_a_pay_link_from_a_dunning_email_pays_without_signing_in(
+    browser: Any, served_club: ServedClub
+) -> None:
+    club = served_club
+    links = pay_links(club.hub.settings)
+    url = links.url(f"m-{club.rows.ben.id}", f"inv-{club.rows.ben_invoice}",
+                    expires_at=club.hub.clock.now() + timedelta(days=14))  # fmt: skip
+    assert url.startswith(club.url + "/portal/pay/")
+    page = _page(browser, width=390)
+    page.goto(url + "?lang=th")
+    expect(page.locator("#paylink-for")).to_have_text("ใบแจ้งหนี้ของคุณBen")
+    _shot(page, "portal-paylink-th.png")
+    page.fill("#f-number", "4242424242424242")
+    page.fill("#f-exp_month", "12")
+    page.fill("#f-exp_year", "2030")
+    page.click("#pay-now")
+    expect(page.locator(".flash")).to_contain_text("ชำระเงินแล้ว")
+    with club.hub.session() as s:
+        assert s.get(Invoice, club.rows.ben_invoice).status == "paid"  # type: ignore[union-attr]
+    page.goto(url[:-6] + "AAAAAA")  # the visitor chose Thai: the error page is Thai too
+    expect(page.locator("#error h1")).to_have_text("ลิงก์ชำระเงินนี้ไม่ถูกต้อง")
+    page.goto(url[:-6] + "AAAAAA?lang=en")
+    expect(page.locator("#error h1")).to_have_text("This payment link is not valid")
+    _shot(page, "portal-paylink-invalid-en.png")
+    page.context.close()
