@@ -23,6 +23,7 @@ module                 what lives there
 ``freeze``             members' freeze requests, validated, for staff to decide
 ``paylinks``           the hub's pay links (:class:`hub.dunning.paylink.PayLinks`)
 ``routes/``            one module per area of pages
+``console/``           the staff side in the console: freeze requests to decide
 =====================  ==========================================================
 """
 
@@ -35,6 +36,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from hub.console import SECURITY_HEADERS
+from hub.portal.console import extend_with_portal
 from hub.portal.deps import PortalForbidden, PortalNotFound, SignInRequired, error_page
 from hub.portal.routes import portal_router
 from hub.portal.web import STATIC, Portal
@@ -52,6 +54,8 @@ def mount_portal(app: FastAPI) -> Portal:
     app.mount("/portal/static", StaticFiles(directory=STATIC), name="portal-static")
     _add_error_pages(app)
     app.middleware("http")(_security_headers)
+    if getattr(app.state, "console", None) is not None:
+        extend_with_portal(app)  # staff decide freeze requests in the console
     return portal
 
 

@@ -38,7 +38,7 @@ from hub.portal.paylinks import pay_links
 from hub.runtime import Hub
 from hub.services.gates import provision_gate
 from tests.hub.conftest import START
-from tests.hub.console.conftest import ARTIFACTS, CHROMIUM_ARGS, chromium_path
+from tests.hub.console.conftest import ARTIFACTS
 from tests.hub.factories import Factory
 from tests.hub.portal.conftest import ANA, ClubRows, link_in, seed_club
 
@@ -60,21 +60,6 @@ class ServedClub:
             site = s.get(Site, self.rows.site.id)
             assert site is not None
             return site.list_version
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """One headless Debian Chromium for the module, driven by Playwright."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture(scope="module")
