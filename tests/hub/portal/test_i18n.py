@@ -21,10 +21,11 @@ def _catalog(folder: Path, lang: str) -> dict[str, str]:
 
 
 def test_english_and_thai_hold_the_same_ids_and_placeholders() -> None:
-    en, th = _catalog(PORTAL_LOCALES, "en"), _catalog(PORTAL_LOCALES, "th")
-    assert set(en) == set(th)
-    for key in en:
-        assert set(_PLACEHOLDER.findall(en[key])) == set(_PLACEHOLDER.findall(th[key])), key
+    for folder in (PORTAL_LOCALES, HERE / "console" / "locales"):
+        en, th = _catalog(folder, "en"), _catalog(folder, "th")
+        assert set(en) == set(th), folder
+        for key in en:
+            assert set(_PLACEHOLDER.findall(en[key])) == set(_PLACEHOLDER.findall(th[key])), key
 
 
 def test_every_message_named_by_a_template_or_the_code_exists() -> None:
