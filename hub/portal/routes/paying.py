@@ -16,7 +16,7 @@ from fastapi import Request
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from hub.billing.gateway import PaymentMethodRefused
+from hub.billing.gateway import PaymentGateway, PaymentMethodRefused
 from hub.billing.methods import make_default
 from hub.billing.services import billing_services
 from hub.console.forms import int_param, text_field
@@ -35,7 +35,7 @@ def new_pay_key() -> str:
     return secrets.token_urlsafe(24)
 
 
-def gateway_of(request: Request):  # type: ignore[no-untyped-def]
+def gateway_of(request: Request) -> PaymentGateway:
     """The hub's payment gateway."""
     return billing_services(request.app.state).gateway
 

@@ -45,10 +45,11 @@ def test_a_manager_approves_a_request_and_the_membership_is_frozen(club: Club) -
     answer = manager.post(f"/console/freeze-requests/{row.id}/approve", data={"csrf_token": token})
     assert answer.status_code == 303 and "freeze_approved" in answer.headers["location"]
     with club.session() as s:
-        row = s.get(FreezeRequest, row.id)
-        sub = s.get(Subscription, row.subscription_id)  # type: ignore[union-attr]
+        decided = s.get(FreezeRequest, row.id)
+        assert decided is not None
+        sub = s.get(Subscription, decided.subscription_id)
         audit = s.exec(select(AuditLog).where(AuditLog.action == "freeze_request.approved")).one()
-    assert row is not None and row.status == "approved" and row.decided_by == audit.actor
+    assert decided.status == "approved" and decided.decided_by == audit.actor
     assert sub is not None and (str(sub.freeze_from), str(sub.resume_on)) == (
         "2026-12-20", "2027-01-10")  # fmt: skip
     again = manager.post(f"/console/freeze-requests/{row.id}/approve", data={"csrf_token": token})
