@@ -7,7 +7,8 @@
 Pass *mqtt* (a started :class:`~hub.mqtt.service.HubMqtt`) to let the API send
 commands to gates, or ``start_mqtt=True`` to have the app start and stop its own MQTT
 service with its lifespan (what ``gatehouse hub serve`` does).  The web console
-(:mod:`hub.console`) is served under ``/console``.
+(:mod:`hub.console`) is served under ``/console``, the member portal
+(:mod:`hub.portal`) under ``/portal``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from hub.core.config import Settings, get_settings
 from hub.core.db import make_engine
 from hub.dunning.console import install as install_dunning_console
 from hub.dunning.web import router as dunning_tracking
+from hub.portal import mount_portal
 
 
 def create_app(
@@ -82,6 +84,7 @@ def create_app(
     mount_console(app)
     install_dunning_console(app)
     install_billing_console(app)
+    mount_portal(app)
 
     @app.exception_handler(IntegrityError)
     async def _conflict(_r: Request, _e: IntegrityError) -> JSONResponse:

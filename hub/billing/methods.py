@@ -52,13 +52,23 @@ def attach_payment_method(
     source: str,
     clock: Clock,
     make_default: bool = False,
+    exp_month: int | None = None,
+    exp_year: int | None = None,
 ) -> PaymentMethod:
     """Save *source* (a processor token or, on the simulated gateway, a test card
     number) for *member*. The first method, or one with *make_default*, becomes the
     default. Raises :class:`~hub.billing.gateway.PaymentMethodRefused` when the gateway
-    refuses it. Flushed, not committed."""
+    refuses it. Flushed, not committed.
+
+    *exp_month* and *exp_year* are the expiry typed with a test card number (the
+    simulated gateway's form); a processor token carries its own."""
     customer = ensure_customer(session, member=member, gateway=gateway, clock=clock)
-    saved = gateway.attach_method(customer=customer, source=source)
+    if exp_month is not None and exp_year is not None:
+        saved = gateway.attach_method(  # type: ignore[call-arg]
+            customer=customer, source=source, exp_month=exp_month, exp_year=exp_year
+        )
+    else:
+        saved = gateway.attach_method(customer=customer, source=source)
     has_default = session.exec(
         select(PaymentMethod.id).where(
             PaymentMethod.member_id == member.id,

@@ -30,6 +30,9 @@ dunningcase    one open case per failed invoice, for the dunning workers
 dunningaction, the dunning outbox (one row per action, unique key), messages
 dunningmessage sent (opens, clicks), collectiontask, paymentplan,
                dunningpolicy (policy YAML per name and version)
+portallink,    the member portal: emailed sign-in links (hashed, single use),
+portalsession, member sessions, members' freeze requests
+freezerequest
 clockstate     the manual (test) clock, shared by the CLI and the server
 =============  ==========================================================
 """
@@ -71,6 +74,7 @@ from hub.models.invoice import (
     WebhookEventRow,
 )
 from hub.models.member import Card, Member, MemberStatus
+from hub.models.portal import FreezeRequest, FreezeRequestStatus, PortalLink, PortalSession
 from hub.models.site import Door, Schedule, Site, Zone
 from hub.models.user import APIToken, Role, User
 
@@ -98,6 +102,8 @@ __all__ = [
     "DunningCase",
     "DunningCaseStatus",
     "Entitlement",
+    "FreezeRequest",
+    "FreezeRequestStatus",
     "Gate",
     "GateClaim",
     "GateKind",
@@ -113,6 +119,8 @@ __all__ = [
     "MemberStatus",
     "Payment",
     "PaymentMethod",
+    "PortalLink",
+    "PortalSession",
     "Plan",
     "Refund",
     "Role",

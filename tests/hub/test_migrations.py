@@ -29,6 +29,7 @@ EXPECTED = {
     "invoicecounter", "invoiceline", "chargeattempt", "payment", "refund", "dispute",
     "webhookevent", "dunningcase", "clockstate",
     "dunningaction", "dunningmessage", "collectiontask", "paymentplan", "dunningpolicy",
+    "portallink", "portalsession", "freezerequest",
 }  # fmt: skip
 
 
