@@ -27,7 +27,7 @@ from gatehouse.clock import Clock
 from hub.core.config import Settings
 
 #: Modules that register due hooks when imported (lowest order runs first).
-HOOK_MODULES: tuple[str, ...] = ("hub.clock.builtin",)
+HOOK_MODULES: tuple[str, ...] = ("hub.clock.builtin", "hub.usage.hooks")
 
 
 @dataclass(frozen=True)

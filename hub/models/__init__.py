@@ -28,6 +28,7 @@ invoice, ...   invoice (+ invoicecounter, invoiceline), chargeattempt, payment,
                refund, dispute, webhookevent
 dunningcase    one open case per failed invoice, for the dunning workers
 clockstate     the manual (test) clock, shared by the CLI and the server
+usageplan, ... usage billing: usageplan, usagepass, usagerecord, usagesite
 =============  ==========================================================
 """
 
@@ -61,6 +62,7 @@ from hub.models.invoice import (
 )
 from hub.models.member import Card, Member, MemberStatus
 from hub.models.site import Door, Schedule, Site, Zone
+from hub.models.usage import UsagePass, UsagePlan, UsageRecord, UsageSite
 from hub.models.user import APIToken, Role, User
 
 __all__ = [
@@ -103,6 +105,10 @@ __all__ = [
     "Site",
     "Subscription",
     "UTCDateTime",
+    "UsagePass",
+    "UsagePlan",
+    "UsageRecord",
+    "UsageSite",
     "User",
     "WebhookEventRow",
     "Zone",
