@@ -38,6 +38,7 @@ class World:
         self.gates: dict[str, GateInfo] = {}
         self.sids = {"a": secrets.token_hex(8), "b": secrets.token_hex(8)}
         self.seqs = {"a": 0, "b": 0}
+        self.seqs_log: dict[str, list[list[Any]]] = {"a": [], "b": []}  # every check-in made
         for name, door in (("a", self.door_a), ("b", self.door_b)):
             gate, _, _ = provision_gate(session, site=self.site, door=door, slug=f"gate-{name}",
                                         kind="pi", clock=clock, settings=settings)  # fmt: skip
@@ -70,7 +71,9 @@ class World:
     def entry(self, gate: str, at: datetime, reason: int = GRANTED) -> list[Any]:
         """A check-in the gate made (not yet delivered): ``[seq, ts, key, reason, v, flags]``."""
         self.seqs[gate] += 1
-        return [self.seqs[gate], int(at.timestamp()), self.key, reason, 1, 0]
+        entry = [self.seqs[gate], int(at.timestamp()), self.key, reason, 1, 0]
+        self.seqs_log[gate].append(entry)
+        return entry
 
     def deliver(self, gate: str, entries: list[list[Any]]) -> int:
         """One batch through the hub's ingest, committed; returns the acked seq."""
