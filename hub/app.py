@@ -76,6 +76,9 @@ def create_app(
     app.state.mqtt = mqtt
     app.include_router(api_router)
     mount_console(app)
+    from hub.usage.console import install as install_usage
+
+    install_usage(app)
 
     @app.exception_handler(IntegrityError)
     async def _conflict(_r: Request, _e: IntegrityError) -> JSONResponse:
