@@ -75,6 +75,9 @@ def create_app(
     app.state.engine = engine
     app.state.mqtt = mqtt
     app.include_router(api_router)
+    from hub.usage.api import router as usage_api
+
+    app.include_router(usage_api, prefix="/api/v1")
     mount_console(app)
     from hub.usage.console import install as install_usage
 
