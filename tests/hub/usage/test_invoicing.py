@@ -83,3 +83,21 @@ def test_pack_overuse_is_charged_once_on_the_next_usage_invoice(
     lines = [d for d, _ in _lines(world)]
     assert lines[-1] == "2 visits: overuse visit 2026-12-02 01:00 (Front door)"
     assert sum(1 for d in lines if "overuse" in d) == 1
+
+
+def test_offline_visits_reconcile_and_bill_once_on_each_backend(
+    any_world: tuple[World, Engine, Settings], clock: ManualClock
+) -> None:
+    world, engine, settings = any_world
+    world.sell(world.plan(name="3 visits", kind="visit_pack", visits=3, valid_days=30,
+                          visit_price_minor=20000))  # fmt: skip
+    a = [world.entry("a", world.at(1)), world.entry("a", world.at(9))]
+    b = [world.entry("b", world.at(5)), world.entry("b", world.at(13))]
+    for gate, batch in (("b", b), ("a", a), ("b", b), ("a", a)):
+        world.deliver(gate, batch)
+    assert [r.overuse for r in world.records()] == [False, False, False, True]
+    assert world.visits_left() == 0
+    clock.advance(timedelta(days=2))
+    assert len(_bill(world, engine, settings, clock)) == 1
+    assert _bill(world, engine, settings, clock) == []
+    assert [t for _, t in _lines(world)] == [20000]
