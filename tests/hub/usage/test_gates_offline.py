@@ -49,14 +49,16 @@ START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 UID = "04a1b2c3d4e5f6"
 
 
-def eventually(predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
+def eventually(
+    predicate: Callable[[], Any], timeout: float = 20.0, what: Callable[[], str] = str
+) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
+            raise AssertionError(f"condition not met within {timeout} s: {what()}")
         time.sleep(0.05)
 
 
@@ -168,6 +170,13 @@ class Club:
         version = self.list_version()
         return self.pi_visits() == left and self.fw.status().get("v") == version
 
+    def describe(self) -> str:
+        status = self.fw.status()
+        return (
+            f"hub v{self.list_version()} pi visits {self.pi_visits()} fw v{status.get('v')}"
+            f" fw {status} usage {[(r.gate_id, r.ts) for r in self.usage()]}"
+        )
+
     def usage(self) -> list[UsageRecord]:
         self.session.expire_all()
         return list(self.session.exec(select(UsageRecord).order_by(col(UsageRecord.ts))).all())
@@ -180,10 +189,18 @@ class Club:
         """Both gates take the hub's time at once (one clock for the window)."""
         self.hub.clock.advance(timedelta(hours=1))  # type: ignore[attr-defined]
         assert self.hub.mqtt is not None
-        for gate_id in self.gate_ids.values():
-            self.hub.mqtt.send_command(gate_id, "time", {"now": self.hub.clock.timestamp()},
-                                       actor="test")  # fmt: skip
-        self.fw.wait_for("cmd op=time")
+        mark = self.fw.mark()
+        sent = {
+            kind: self.hub.mqtt.send_command(gate_id, "time", {"now": self.hub.clock.timestamp()},
+                                             actor="test")["n"]
+            for kind, gate_id in self.gate_ids.items()
+        }  # fmt: skip
+        self.fw.wait_for("cmd op=time", start=mark)
+        eventually(
+            lambda: int(committed(self.pi_db, "SELECT value FROM state WHERE key = 'last_cmd'")
+                        [0][0]) == sent["pi"]
+        )  # fmt: skip
+        time.sleep(0.2)  # the Pi gate saves the command number, then sets its clock
 
     def close(self) -> None:
         self.pi.stop()
@@ -258,7 +275,7 @@ def test_taps_within_the_reentry_window_at_both_gates_are_two_visits(
     assert taps == ["granted"] * 4  # neither gate saw the other's entries
     mosquitto.start()
 
-    eventually(lambda: club.checkins() == 4)
-    eventually(lambda: club.both_synced(1))
+    eventually(lambda: club.checkins() == 4, what=lambda: f"check-ins {club.checkins()}")
+    eventually(lambda: club.both_synced(1), what=club.describe)
     rows = club.usage()
     assert len(rows) == 2 and not any(r.overuse for r in rows)
