@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlmodel import Session, col, select
 
 from gatehouse.clock import Clock
@@ -170,22 +170,32 @@ def reconcile(
     }
     changed: set[int] = set()
     now = clock.now()
+    first = min(p.starts_at for p in passes)
+    log: dict[int, list[tuple]] = defaultdict(list)  # type: ignore[type-arg]
+    for row in session.exec(
+        select(CheckIn.member_id, CheckIn.id, CheckIn.ts, CheckIn.gate_id, CheckIn.door_id)
+        .where(CheckIn.site_id == site_id, col(CheckIn.member_id).in_(sorted(by_member)),
+               CheckIn.allowed == True, col(CheckIn.reason).in_(ADMITTED),  # noqa: E712
+               CheckIn.ts >= first)
+        .order_by(col(CheckIn.member_id), col(CheckIn.ts), col(CheckIn.gate_id),
+                  col(CheckIn.store_id), col(CheckIn.seq))
+    ):  # fmt: skip
+        log[row[0] or 0].append(tuple(row[1:]))
+    existing: dict[int, dict[int, UsageRecord]] = defaultdict(dict)
+    for r in session.exec(
+        select(UsageRecord).where(col(UsageRecord.pass_id).in_([p.id for p in passes]))
+    ):
+        existing[r.member_id][r.checkin_id] = r
+    new_rows: list[dict[str, object]] = []
     for member_id, held in by_member.items():
-        first = min(p.starts_at for p in held)
-        rows = session.exec(
-            select(CheckIn.id, CheckIn.ts, CheckIn.gate_id, CheckIn.door_id)
-            .where(CheckIn.site_id == site_id, CheckIn.member_id == member_id,
-                   CheckIn.allowed == True, col(CheckIn.reason).in_(ADMITTED),  # noqa: E712
-                   CheckIn.ts >= first)
-            .order_by(col(CheckIn.ts), col(CheckIn.gate_id), col(CheckIn.store_id),
-                      col(CheckIn.seq))
-        ).all()  # fmt: skip
+        start = min(p.starts_at for p in held)
+        rows = [r for r in log.get(member_id, ()) if r[1] >= start]
         where = {r[0]: r for r in rows}
         visits, usage = assign(
             [(r[0] or 0, r[1]) for r in rows], held, plans, window_s=window,
             timezone=site.timezone,
         )  # fmt: skip
-        _store(session, member_id, site_id, held, visits, where, now)
+        new_rows += _store(session, member_id, site_id, existing[member_id], visits, where, now)
         for p in held:
             used, day_end = usage[p.id or 0]
             if (p.used, p.day_ends_at) != (used, day_end):
@@ -193,10 +203,12 @@ def reconcile(
                 session.add(p)
                 _fit_entitlement(session, p)
                 changed.add(member_id)
+    session.flush()
+    if new_rows:  # set-at-a-time: one executemany, not one INSERT per visit
+        session.execute(insert(UsageRecord), new_rows)
     if changed:
         from hub.access.changes import access_changed
 
-        session.flush()
         access_changed(session, site_id=site_id, reason="visits counted", clock=clock,
                        member_ids=sorted(changed))  # fmt: skip
     return changed
@@ -206,24 +218,18 @@ def _store(
     session: Session,
     member_id: int,
     site_id: int,
-    held: list[UsagePass],
+    existing: dict[int, UsageRecord],
     visits: list[Visit],
-    where: dict[int | None, tuple],  # type: ignore[type-arg]
+    where: dict[int, tuple],  # type: ignore[type-arg]
     now: datetime,
-) -> bool:
-    """Make the member's usage records match *visits*; invoiced ones stay.  True if any
-    row changed."""
-    existing = {
-        r.checkin_id: r
-        for r in session.exec(
-            select(UsageRecord).where(col(UsageRecord.pass_id).in_([p.id for p in held]))
-        )
-    }
+) -> list[dict[str, object]]:
+    """Make the member's usage records (*existing*, by check-in) match *visits*;
+    invoiced ones stay.  Returns the rows to insert."""
     want = {v.checkin_id: v for v in visits}
     stale = [r.id for cid, r in existing.items() if cid not in want and r.invoice_id is None]
     if stale:
         session.exec(delete(UsageRecord).where(col(UsageRecord.id).in_(stale)))  # type: ignore[call-overload]
-    moved = bool(stale)
+    out: list[dict[str, object]] = []
     for cid, v in want.items():
         row = existing.get(cid)
         if row is not None:
@@ -232,27 +238,15 @@ def _store(
             ):  # fmt: skip
                 row.pass_id, row.overuse, row.amount_minor = v.pass_id, v.overuse, v.amount_minor
                 session.add(row)
-                moved = True
             continue
         _cid, ts, gate_id, door_id = where[cid]
-        session.add(
-            UsageRecord(
-                checkin_id=cid,
-                pass_id=v.pass_id,
-                member_id=member_id,
-                site_id=site_id,
-                gate_id=gate_id,
-                door_id=door_id,
-                ts=ts,
-                overuse=v.overuse,
-                amount_minor=v.amount_minor,
-                currency=v.currency,
-                created_at=now,
-            )  # fmt: skip
-        )
-        moved = True
-    session.flush()
-    return moved
+        out.append(
+            {"checkin_id": cid, "pass_id": v.pass_id, "member_id": member_id,
+             "site_id": site_id, "gate_id": gate_id, "door_id": door_id, "ts": ts,
+             "overuse": v.overuse, "amount_minor": v.amount_minor, "currency": v.currency,
+             "created_at": now}
+        )  # fmt: skip
+    return out
 
 
 def _fit_entitlement(session: Session, p: UsagePass) -> None:
