@@ -30,7 +30,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from gatehouse.clock import Clock
@@ -187,6 +188,7 @@ def reconcile(
     ):
         existing[r.member_id][r.checkin_id] = r
     new_rows: list[dict[str, object]] = []
+    moved: list[dict[str, object]] = []
     for member_id, held in by_member.items():
         start = min(p.starts_at for p in held)
         rows = [r for r in log.get(member_id, ()) if r[1] >= start]
@@ -199,13 +201,18 @@ def reconcile(
         for p in held:
             used, day_end = usage[p.id or 0]
             if (p.used, p.day_ends_at) != (used, day_end):
-                p.used, p.day_ends_at = used, day_end
-                session.add(p)
+                # written below in one executemany; the loaded row takes the new values
+                # as committed ones, so the flush does not update it a second time
+                set_committed_value(p, "used", used)
+                set_committed_value(p, "day_ends_at", day_end)
+                moved.append({"id": p.id, "used": used, "day_ends_at": day_end})
                 _fit_entitlement(session, p)
                 changed.add(member_id)
     session.flush()
     if new_rows:  # set-at-a-time: one executemany, not one INSERT per visit
         session.execute(insert(UsageRecord), new_rows)
+    if moved:
+        session.execute(update(UsagePass), moved)
     if changed:
         from hub.access.changes import access_changed
 
