@@ -85,3 +85,13 @@ def test_day_pass_admits_all_day_and_stops_at_local_midnight(
     got = reasons(gate, [DAYPASS, DAYPASS, DAYPASS], clock, timers, 4 * HOUR)
     assert got == ["granted", "reentry", "reentry"]  # 15:00, 19:00, 23:00
     assert reasons(gate, [DAYPASS], clock, timers, HOUR) == ["no_visits"]  # 03:00 next day
+
+
+def test_a_manifest_with_a_reentry_window_over_a_day_is_refused_and_counted(
+    hub: HubSim, make_gate: GateFactory
+) -> None:
+    hub.manifest_extra = {"reentry": 86401}
+    hub.grant(PACK, T0 + 30 * DAY, flags=with_visits(FLAG_METERED, 2), push=False)
+    gate = make_gate()
+    eventually(lambda: gate.sync.rejected.get("malformed", 0) >= 1)
+    assert gate.store.version == 0
