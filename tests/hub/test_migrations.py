@@ -28,6 +28,7 @@ EXPECTED = {
     "plan", "subscription", "paymentmethod", "gatewaycustomer", "billingprofile", "invoice",
     "invoicecounter", "invoiceline", "chargeattempt", "payment", "refund", "dispute",
     "webhookevent", "dunningcase", "clockstate",
+    "usageplan", "usagepass", "usagerecord", "usagesite",
 }  # fmt: skip
 
 
