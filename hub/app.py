@@ -32,6 +32,8 @@ from hub.core.db import make_engine
 from hub.dunning.console import install as install_dunning_console
 from hub.dunning.web import router as dunning_tracking
 from hub.portal import mount_portal
+from hub.usage.api import router as usage_api
+from hub.usage.console import install as install_usage_console
 
 
 def create_app(
@@ -80,10 +82,12 @@ def create_app(
     app.state.engine = engine
     app.state.mqtt = mqtt
     app.include_router(api_router)
+    app.include_router(usage_api, prefix="/api/v1")
     app.include_router(dunning_tracking)
     mount_console(app)
     install_dunning_console(app)
     install_billing_console(app)
+    install_usage_console(app)
     mount_portal(app)
 
     @app.exception_handler(IntegrityError)

@@ -22,6 +22,7 @@ from store import StoreError
 from protocol import envelope, messages, snapshot, topics
 from protocol.downlink import Downlink
 from protocol.errors import ProtocolError
+from protocol.metering import check_window
 
 FW = "gatehouse-mpy/0.1"
 _HELLO_GAP_MS = const(5000)
@@ -84,6 +85,7 @@ class HubLink:
 
     def __init__(self, gate, cfg, key):
         self.g = gate
+        self._reentry = 0  # the re-entry window of the snapshot being received
         self.log = gate.log
         self.site = cfg["site"]
         self.gate_id = cfg["gate"]
@@ -169,6 +171,10 @@ class HubLink:
 
     def _handle(self, event, value):
         if event == "manifest":
+            try:
+                self._reentry = check_window(value.get("reentry"))
+            except ProtocolError:
+                self._reentry = 0
             self.g.store.begin(value)
             self.log("manifest v=%d n=%d chunks=%d" % (value["v"], value["n"], value["chunks"]))
         elif event == "chunk":
@@ -181,6 +187,8 @@ class HubLink:
                 return
             version, add, delete = value
             self.g.store.apply_delta(version, add, delete)
+            keys = [binascii.hexlify(r[:8]).decode() for r in add]
+            self.g.meter.refresh(keys, self.g.outbox.acked)
             self._applied("delta")
         elif event == "cmd":
             self._command(value)
@@ -203,6 +211,7 @@ class HubLink:
             self.log("snapshot refused: %s" % (err,))
             self._abandon()
             return
+        self.g.meter.refresh(None, self.g.outbox.acked, self._reentry)
         self._applied("snapshot")
 
     def _abandon(self):

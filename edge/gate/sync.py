@@ -34,6 +34,7 @@ from edge.gate.timekeeping import GateClock
 from protocol import envelope
 from protocol.downlink import Downlink
 from protocol.errors import Gap, Malformed, ProtocolError
+from protocol.metering import check_window
 from protocol.schedule import Schedules
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ class GateSync:
             last_cmd=store.last_cmd,
         )
         self.when_resync: Callable[[], None] | None = None
-        self._manifest_extras: tuple[Schedules, int] | None = None
+        self._manifest_extras: tuple[Schedules, int, int] | None = None
         self._progress_at = 0.0
         self.swaps = 0
         self.deltas = 0
@@ -156,8 +157,13 @@ class GateSync:
         if not isinstance(passback, int) or isinstance(passback, bool) or passback < 0:
             self.downlink.assembly = None
             raise Malformed("manifest passback must be a non-negative integer")
+        try:
+            reentry = check_window(manifest.get("reentry"))
+        except ProtocolError:
+            self.downlink.assembly = None
+            raise
         self.store.begin_staging()
-        self._manifest_extras = (schedules, passback)
+        self._manifest_extras = (schedules, passback, reentry)
         self._progress_at = self.monotonic()
         return "manifest"
 
@@ -176,8 +182,8 @@ class GateSync:
             self.store.begin_staging()
             self.request_snapshot()
             return "refused"
-        schedules, passback = self._manifest_extras or (Schedules(), 0)
-        self.store.swap_in(manifest["v"], manifest["issued"], schedules, passback)
+        schedules, passback, reentry = self._manifest_extras or (Schedules(), 0, 0)
+        self.store.swap_in(manifest["v"], manifest["issued"], schedules, passback, reentry)
         self.downlink.applied(manifest["v"])
         self.clock.raise_floor(manifest["issued"])
         self.swaps += 1

@@ -34,6 +34,7 @@ portallink,    the member portal: emailed sign-in links (hashed, single use),
 portalsession, member sessions, members' freeze requests
 freezerequest
 clockstate     the manual (test) clock, shared by the CLI and the server
+usageplan, ... usage billing: usageplan, usagepass, usagerecord, usagesite
 =============  ==========================================================
 """
 
@@ -76,6 +77,7 @@ from hub.models.invoice import (
 from hub.models.member import Card, Member, MemberStatus
 from hub.models.portal import FreezeRequest, FreezeRequestStatus, PortalLink, PortalSession
 from hub.models.site import Door, Schedule, Site, Zone
+from hub.models.usage import UsagePass, UsagePlan, UsageRecord, UsageSite
 from hub.models.user import APIToken, Role, User
 
 __all__ = [
@@ -128,6 +130,10 @@ __all__ = [
     "Site",
     "Subscription",
     "UTCDateTime",
+    "UsagePass",
+    "UsagePlan",
+    "UsageRecord",
+    "UsageSite",
     "User",
     "WebhookEventRow",
     "Zone",

@@ -55,6 +55,7 @@ from hub.mqtt import fleet, ingest
 from hub.mqtt.commands import issue_command
 from hub.mqtt.events import EnrollTap, enroll_taps
 from hub.mqtt.registry import GateInfo, GateRegistry
+from hub.usage.metering import reentry_window
 from protocol import delta, envelope, messages, topics
 from protocol.errors import Malformed, ProtocolError, WrongGate, WrongKey
 
@@ -400,7 +401,8 @@ class HubMqtt:
             version, data = self._snapshot_data(s, info.site_id)
             sched = site_schedules(s, site, now)
             mtu = self.mtu.get(info.id, DEFAULT_MTU)
-            bodies = snapshot_bodies(info.gate, version, data, now, sched, mtu)
+            extra = {"reentry": reentry_window(s, info.site_id)}
+            bodies = snapshot_bodies(info.gate, version, data, now, sched, mtu, extra)
         for body in bodies:
             self._publish(info, "acl", envelope.seal(info.key, body))
         self.sent_version[info.id] = version

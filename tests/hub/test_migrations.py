@@ -30,6 +30,7 @@ EXPECTED = {
     "webhookevent", "dunningcase", "clockstate",
     "dunningaction", "dunningmessage", "collectiontask", "paymentplan", "dunningpolicy",
     "portallink", "portalsession", "freezerequest",
+    "usageplan", "usagepass", "usagerecord", "usagesite",
 }  # fmt: skip
 
 

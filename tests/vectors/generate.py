@@ -713,8 +713,88 @@ def checkin_vectors():
     }
 
 
+def metering_vectors():
+    """Hand-computed: Bangkok is UTC+7 all year, so local midnight is 17:00 UTC."""
+    bkk = {"w": {}, "tz": [[0, 7 * 3600]]}
+    midnight_bkk = MON_UTC + 17 * 3600  # MON_UTC is 00:00 UTC = 07:00 in Bangkok
+    return {
+        "until": [
+            {
+                "name": "window 3 h",
+                "start": MON_UTC,
+                "flags": 4,
+                "window": 10800,
+                "sched": bkk,
+                "until": MON_UTC + 10800,
+            },
+            {
+                "name": "no window",
+                "start": MON_UTC,
+                "flags": 4,
+                "window": 0,
+                "sched": bkk,
+                "until": None,
+            },
+            {
+                "name": "day pass to local midnight",
+                "start": MON_UTC,
+                "flags": 12,
+                "window": 10800,
+                "sched": bkk,
+                "until": midnight_bkk,
+            },
+            {
+                "name": "day pass just before midnight",
+                "start": midnight_bkk - 1,
+                "flags": 12,
+                "window": 0,
+                "sched": bkk,
+                "until": midnight_bkk,
+            },
+            {
+                "name": "day pass at midnight",
+                "start": midnight_bkk,
+                "flags": 12,
+                "window": 0,
+                "sched": bkk,
+                "until": midnight_bkk + 86400,
+            },
+        ],
+        "left": [
+            {"flags": 4 | (3 << 4), "used": 0, "left": 3},
+            {"flags": 4 | (3 << 4), "used": 2, "left": 1},
+            {"flags": 4 | (3 << 4), "used": 5, "left": 0},
+            {"flags": 4 | (15 << 4), "used": 1, "left": 14},
+        ],
+        "starts": [
+            {
+                "name": "spaced beyond window",
+                "times": [0, 4000, 8000],
+                "window": 3600,
+                "starts": [0, 1, 2],
+            },
+            {
+                "name": "re-entries chain to the first",
+                "times": [0, 1000, 3599, 3600, 5000],
+                "window": 3600,
+                "starts": [0, 3],
+            },
+            {"name": "no window", "times": [0, 1, 1], "window": 0, "starts": [0, 1, 2]},
+        ],
+        "window": [
+            {"value": None, "ok": 0},
+            {"value": 10800, "ok": 10800},
+            {"value": 86401, "error": "malformed"},
+            {"value": -1, "error": "malformed"},
+            {"value": True, "error": "malformed"},
+            {"value": "3h", "error": "malformed"},
+        ],
+    }
+
+
 def main() -> None:
     files = {
+        "metering": metering_vectors(),
         "mac": mac_vectors(),
         "envelope": envelope_vectors(),
         "cardkey": cardkey_vectors(),

@@ -25,6 +25,7 @@ from protocol import (  # noqa: E402  # noqa: E402
     envelope,
     freshness,
     messages,
+    metering,
     records,
     snapshot,
     topics,
@@ -336,6 +337,40 @@ def checkin_cases(data):
         yield "contiguous-%d" % i, run
 
 
+def metering_cases(data):
+    for v in data["until"]:
+
+        def run(v=v):
+            sch = Schedules.from_json(v["sched"])
+            got = metering.reentry_until(v["start"], v["flags"], v["window"], sch)
+            expect_equal(got, v["until"], "reentry_until")
+
+        yield "until: " + v["name"], run
+    for i, v in enumerate(data["left"]):
+
+        def run(v=v):
+            expect_equal(metering.visits_left(v["flags"], v["used"]), v["left"], "left")
+
+        yield "left-%d" % i, run
+    for v in data["starts"]:
+
+        def run(v=v):
+            w = v["window"]
+            got = metering.visit_starts(v["times"], lambda t: t + w if w else None)
+            expect_equal(got, v["starts"], "starts")
+
+        yield "starts: " + v["name"], run
+    for i, v in enumerate(data["window"]):
+
+        def run(v=v):
+            if "error" in v:
+                expect_error(lambda: metering.check_window(v["value"]), v["error"])
+            else:
+                expect_equal(metering.check_window(v["value"]), v["ok"], "window")
+
+        yield "window-%d" % i, run
+
+
 SUITES = (
     ("mac", mac_cases),
     ("envelope", envelope_cases),
@@ -348,6 +383,7 @@ SUITES = (
     ("delta", delta_cases),
     ("downlink", downlink_cases),
     ("checkin", checkin_cases),
+    ("metering", metering_cases),
 )
 
 

@@ -33,6 +33,7 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "/console/dashboard": STAFF,
     "/console/members": STAFF,
     "/console/members/{member_id}/entitlements": MANAGERS,
+    "/console/members/{member_id}/usage": STAFF,
     "/console/checkins": STAFF,
     "/console/gates": GATE_PEOPLE,
     "/console/reports": MANAGERS,
