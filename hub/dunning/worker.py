@@ -19,7 +19,8 @@ own (``gatehouse hub dunning run``). Each round has two phases:
    twice (by two workers, or after a crash) is recorded once. The case's
    ``next_run_at`` becomes :func:`~hub.dunning.engine.next_wakeup`. Commit.
 2. **Effect.** Claim one pending outbox row at a time (``FOR UPDATE SKIP LOCKED``: the
-   row stays locked while its effect runs, so no other worker can carry it out too),
+   row stays locked while its effect runs, so no other worker can carry it out too; on
+   SQLite a committed lease on the row does the same),
    carry it out (:mod:`hub.dunning.effects`) and mark it ``done`` with its outcome in
    the same transaction as any change it makes to the hub's tables. An effect whose
    result is not known yet (a mail server down, a gateway timeout) stays ``pending``
@@ -61,6 +62,8 @@ MAX_TRIES = 5
 RETRY_BACKOFF = timedelta(minutes=10)
 #: A case with nothing ahead but answers is looked at again after this long anyway.
 RECHECK = timedelta(days=1)
+#: How long a worker on SQLite holds an action it is carrying out (see :func:`effect_one`).
+LEASE = timedelta(minutes=5)
 #: Cases planned per transaction.
 BATCH = 100
 
@@ -179,9 +182,22 @@ def effect_one(
     ctx = case_view(session, case, gateway=effectors.gateway.name)
     action = action_from_dict(row.payload)
     if not _is_pg(session):
-        # SQLite: end this read before the effect writes through other connections, so
-        # the writes below start from a fresh snapshot.
+        # SQLite has no row locks: take the row with a lease instead (a conditional
+        # update, committed), so another process running a worker on the same file
+        # leaves it alone until the lease runs out.
+        taken = session.execute(
+            update(DunningAction)
+            .where(
+                col(DunningAction.id) == row.id,
+                DunningAction.status == ActionStatus.PENDING.value,
+                col(DunningAction.due_at) <= now,
+            )
+            .values(due_at=now + LEASE)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
         session.commit()
+        if not taken:
+            return Effect(None, error="taken by another worker")
     effect = effectors.carry_out(session, ctx, action)
     row.tries += 1
     row.error = effect.error[:500] if effect.error else None
