@@ -103,17 +103,14 @@ def policy_row(
     q = select(DunningPolicyRow).where(DunningPolicyRow.name == name)
     if version is not None:
         q = q.where(DunningPolicyRow.version == version)
-    row = session.exec(q.order_by(col(DunningPolicyRow.version).desc())).first()
-    if row is None and version is None:
-        row = _seed(session, name, clock)
-    if row is None and version is not None:
-        newest = session.exec(
+    q = q.order_by(col(DunningPolicyRow.version).desc())
+    row = session.exec(q).first()
+    if row is None:
+        stored = session.exec(
             select(func.count()).select_from(DunningPolicyRow).where(DunningPolicyRow.name == name)
         ).one()
-        if not newest:
-            row = _seed(session, name, clock)
-            if row is not None and row.version != version:
-                row = None
+        if not stored and _seed(session, name, clock) is not None:
+            row = session.exec(q).first()
     if row is None:
         raise LookupError(f"no dunning policy {name!r}" + (f" v{version}" if version else ""))
     return row
