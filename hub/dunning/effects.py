@@ -190,8 +190,8 @@ class Effectors:
         )
         try:
             provider_id = deliver(action, rendered, recipient, mailer=self.mailer, sms=self.sms)
-        except MissingContact as err:
-            return Effect(Outcome.FAILED, error=str(err))
+        except (MissingContact, ValueError) as err:  # no address, or not a usable one
+            return Effect(Outcome.FAILED, error=str(err)[:500])
         except (MailDeliveryError, SmsDeliveryError) as err:
             return Effect(Outcome.FAILED if err.permanent else None, error=str(err)[:500])
         session.add(

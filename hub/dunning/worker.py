@@ -25,7 +25,8 @@ own (``gatehouse hub dunning run``). Each round has two phases:
    the same transaction as any change it makes to the hub's tables. An effect whose
    result is not known yet (a mail server down, a gateway timeout) stays ``pending``
    and is tried again later with the same key; after :data:`MAX_TRIES` it is
-   ``failed``. The case is planned again at once (a retry's answer may allow the day's
+   ``failed`` (an effector that raises counts the same, so one bad row never stops the
+   worker). The case is planned again at once (a retry's answer may allow the day's
    messages).
 
 Rounds repeat until nothing new is planned or done.
@@ -33,6 +34,7 @@ Rounds repeat until nothing new is planned or done.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -55,6 +57,8 @@ from hub.dunning.mailer import Mailer
 from hub.dunning.sms import SmsSender
 from hub.dunning.store import case_view, choose_policy, history_of, seed_shipped_policies
 from hub.models import ActionStatus, DunningAction, DunningCase, DunningCaseStatus
+
+log = logging.getLogger(__name__)
 
 #: Tries of an effect whose result stays unknown before the action is marked failed.
 MAX_TRIES = 5
@@ -198,7 +202,12 @@ def effect_one(
         session.commit()
         if not taken:
             return Effect(None, error="taken by another worker")
-    effect = effectors.carry_out(session, ctx, action)
+    try:
+        effect = effectors.carry_out(session, ctx, action)
+    except Exception as err:  # one action gone wrong must not stop the others
+        log.exception("dunning action %s failed", row.key)
+        session.rollback()
+        effect = Effect(None, error=f"{type(err).__name__}: {err}")
     row.tries += 1
     row.error = effect.error[:500] if effect.error else None
     if effect.charge_attempt_id is not None:

@@ -116,3 +116,18 @@ def test_a_card_expiring_before_the_renewal_gets_one_reminder(db_url: str, tmp_p
     assert str(mail["Subject"]) == "Your card expires before your next Lumpini Gym payment"
     assert "1 January 2027" in mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     club.gateway.close()
+
+
+def test_a_phone_number_sms_cannot_use_fails_that_text_and_nothing_else(
+    db_url: str, tmp_path: Path
+) -> None:
+    club = make_club(db_url, tmp_path)
+    _, sub = club.failing_member(phone="081-234-5678")  # no country code: not E.164
+    club.advance(days=31 + 7)
+    with club.session() as s:
+        actions = s.exec(select(DunningAction).order_by(DunningAction.id)).all()
+    (sms,) = [a for a in actions if a.channel == "sms"]
+    assert sms.status == "failed" and "E.164" in (sms.error or "")
+    assert [a.status for a in actions if a.channel == "email"] == ["done"] * 5
+    assert club.get(Subscription, sub.id or 0).status == "suspended"
+    club.gateway.close()
