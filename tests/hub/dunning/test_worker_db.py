@@ -18,6 +18,7 @@ from hub.dunning.mailer import FolderMailer
 from hub.dunning.worker import plan_cases, run_dunning
 from hub.models import (
     ChargeAttempt,
+    CollectionTask,
     DunningAction,
     DunningCase,
     DunningMessage,
@@ -129,5 +130,32 @@ def test_a_phone_number_sms_cannot_use_fails_that_text_and_nothing_else(
     (sms,) = [a for a in actions if a.channel == "sms"]
     assert sms.status == "failed" and "E.164" in (sms.error or "")
     assert [a.status for a in actions if a.channel == "email"] == ["done"] * 5
+    assert club.get(Subscription, sub.id or 0).status == "suspended"
+    club.gateway.close()
+
+
+def test_a_high_value_member_gets_a_staff_call_and_more_time(db_url: str, tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=db_url, mqtt_enabled=False, clock="manual",
+        simulated_gateway_path=str(tmp_path / "gateway.sqlite3"), sms_outbox=str(tmp_path / "sms"),
+    )  # fmt: skip
+    mailer = FolderMailer(tmp_path / "outbox", sender="Lumpini Gym <billing@lumpini.example>")
+    club = Club(make_engine(db_url), settings, ManualClock(AFTERNOON), tmp_path, mailer,
+                language="en", name="Platinum", price_minor=5_000_000)  # fmt: skip
+    _, sub = club.failing_member()  # paid 50,000 baht already: high value
+    club.advance(days=31 + 8)
+    with club.session() as s:
+        case = s.exec(select(DunningCase)).one()
+        tasks = s.exec(select(CollectionTask)).all()
+    assert (case.segment, case.policy_name, case.policy_version) == (
+        "high_value",
+        "high_value",
+        "1",
+    )
+    assert [(t.kind, t.brief) for t in tasks] == [
+        ("call", "Valued member: call personally, help update the card.")
+    ]
+    assert club.get(Subscription, sub.id or 0).status == "past_due"  # the door closes on day 10
+    club.advance(days=2)
     assert club.get(Subscription, sub.id or 0).status == "suspended"
     club.gateway.close()
