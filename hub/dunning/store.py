@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -52,6 +53,12 @@ from hub.models import (
 )
 
 _policies: dict[tuple[str, int], Policy] = {}
+
+
+@cache
+def _shipped_segmentation() -> Segmentation:
+    """The shipped segmentation rules, read once per process."""
+    return builtin_segmentation()
 
 
 def _parsed(name: str, version: int, text: str) -> Policy:
@@ -300,7 +307,7 @@ def choose_policy(
 ) -> Policy:
     """Pick the case's segment and policy (first time only) and remember them on the row."""
     if row.policy_name is None:
-        rules = segmentation or builtin_segmentation()
+        rules = segmentation or _shipped_segmentation()
         now = clock.now()
         profile = member_profile(session, row, now=now)
         try:
