@@ -52,7 +52,8 @@ from hub.models import (
     PaymentMethod as MethodRow,
 )
 
-_policies: dict[tuple[str, int], Policy] = {}
+#: Parsed policies by (name, version, text): rows never change, so each is parsed once.
+_policies: dict[tuple[str, int, str], Policy] = {}
 
 
 @cache
@@ -63,11 +64,11 @@ def _shipped_segmentation() -> Segmentation:
 
 def _parsed(name: str, version: int, text: str) -> Policy:
     """The policy of a stored row (parsed once per process: rows never change)."""
-    found = _policies.get((name, version))
+    found = _policies.get((name, version, text))
     if found is None:
         parsed = load_policy_text(text, source=f"{name} v{version}")
         # the row's version wins: an edited text may still say the version it came from
-        found = _policies[(name, version)] = parsed.model_copy(update={"version": version})
+        found = _policies[(name, version, text)] = parsed.model_copy(update={"version": version})
     return found
 
 
@@ -156,7 +157,7 @@ def save_policy(session: Session, text: str, *, actor: str, clock: Clock) -> Pol
         )
     )
     session.flush()
-    _policies[(policy.name, version)] = stored
+    _policies[(policy.name, version, text)] = stored
     return stored
 
 

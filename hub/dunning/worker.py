@@ -74,7 +74,12 @@ BATCH = 100
 
 @dataclass
 class DunningReport:
-    """What one :func:`run_dunning` call did."""
+    """What one :func:`run_dunning` call did.
+
+    :param planned: outbox rows recorded.
+    :param done: actions finished (``done`` or ``failed``), of which *failed* failed.
+    :param retried_later: tries whose result is not known yet (tried again later).
+    """
 
     cases: int = 0
     planned: int = 0
@@ -267,19 +272,19 @@ def run_dunning(
             if len(ids) < BATCH:
                 break
             after = ids[-1]
-        done = 0
+        tried = 0
         while True:
             with open_session(engine, settings) as session:
                 effect = effect_one(session, effectors, case_ids=case_ids)
             if effect is None:
                 break
-            done += 1
+            tried += 1
             if effect.outcome is None:
                 report.retried_later += 1
-            elif effect.outcome is Outcome.FAILED:
-                report.failed += 1
+            else:
+                report.done += 1
+                report.failed += effect.outcome is Outcome.FAILED
         report.planned += planned
-        report.done += done
-        if not planned and not done:
+        if not planned and not tried:
             break
     return report
