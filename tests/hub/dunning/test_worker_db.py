@@ -159,3 +159,47 @@ def test_a_high_value_member_gets_a_staff_call_and_more_time(db_url: str, tmp_pa
     club.advance(days=2)
     assert club.get(Subscription, sub.id or 0).status == "suspended"
     club.gateway.close()
+
+
+def test_a_payment_the_webhook_brings_reinstates_the_member(db_url: str, tmp_path: Path) -> None:
+    """The member pays through the pay link but the processor's answer is lost; the
+    payment arrives by webhook, and that alone closes the case and reinstates them."""
+    from fastapi.testclient import TestClient
+
+    from hub.app import create_app
+    from hub.dunning.links import pay_links
+    from hub.dunning.payments import pay_open_invoice
+    from tests.hub.dunning.club import PAYS
+
+    club = make_club(db_url, tmp_path)
+    member, sub = club.failing_member()
+    club.advance(days=31 + 8)
+    assert club.get(Subscription, sub.id or 0).status == "suspended"
+    with club.session() as s:
+        case = s.exec(select(DunningCase)).one()
+    token = pay_links(club.settings).token(
+        str(member.id), str(case.invoice_id), expires_at=club.clock.now() + timedelta(days=1)
+    )
+    seen = club.gateway.signed_events()[-1].seq
+    club.gateway.fault = "lost_response"
+    result = pay_open_invoice(engine=club.engine, settings=club.settings, clock=club.clock,
+                              gateway=club.gateway, token=token, card_source=PAYS)  # fmt: skip
+    club.gateway.fault = None
+    assert result.status == "pending" and not result.paid
+    assert club.get(Subscription, sub.id or 0).status == "suspended"
+
+    app = create_app(club.settings, clock=club.clock, engine=club.engine)
+    app.state.billing = club.services
+    with TestClient(app) as web:
+        for event in club.gateway.signed_events(after_seq=seen):
+            answer = web.post("/api/v1/billing/webhooks/simulated", content=event.payload,
+                              headers={"Stripe-Signature": event.signature_header})  # fmt: skip
+            assert answer.status_code == 200, answer.text
+    with club.session() as s:
+        closed = s.get(DunningCase, case.id)
+        assert closed is not None and closed.closed_reason == "paid"
+    assert club.get(Subscription, sub.id or 0).status == "active"
+    run(club)  # nothing more for the worker to do
+    with club.session() as s:
+        assert s.exec(select(DunningAction).where(DunningAction.status == "pending")).all() == []
+    club.gateway.close()
