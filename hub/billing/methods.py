@@ -7,6 +7,9 @@ back::
     pm = attach_payment_method(session, member=member, gateway=gateway,
                                source="4242 4242 4242 4242", clock=clock)
     pm.token, pm.brand, pm.last4          # ('pm_sim_...', 'visa', '4242')
+
+Saving a method wakes the member's open dunning cases, so the new card is tried at the
+dunning worker's next pass.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from gatehouse.clock import Clock
 from hub.billing.gateway import PaymentGateway
-from hub.models import GatewayCustomer, Member, PaymentMethod
+from hub.models import DunningCase, DunningCaseStatus, GatewayCustomer, Member, PaymentMethod
 
 
 def ensure_customer(
@@ -91,7 +94,22 @@ def attach_payment_method(
     )
     session.add(row)
     session.flush()
+    wake_dunning_cases(session, member_id=member.id or 0)
     return row
+
+
+def wake_dunning_cases(session: Session, *, member_id: int) -> None:
+    """Have the dunning workers look at the member's open cases at once: a newly saved
+    method is charged by the retry in progress instead of waiting for the next one."""
+    session.execute(
+        update(DunningCase)
+        .where(
+            DunningCase.member_id == member_id,  # type: ignore[arg-type]
+            DunningCase.status == DunningCaseStatus.OPEN.value,  # type: ignore[arg-type]
+        )
+        .values(next_run_at=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def make_default(session: Session, *, method: PaymentMethod) -> PaymentMethod:
