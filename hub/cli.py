@@ -6,6 +6,8 @@
     gatehouse hub create-user --email a@b.co --name "Ana" --role owner
     gatehouse hub gate add --site club1 --door "Front door" --kind pi
     gatehouse hub broker-config --out /etc/mosquitto/gatehouse
+    gatehouse hub broker-config --out DIR --tls --cert broker.crt --key broker.key
+    gatehouse hub gate rotate-key --site club1 --gate front-door
     gatehouse hub serve --port 8000             # API + MQTT service
 
 Settings come from ``GATEHOUSE_*`` variables (see :mod:`hub.core.config`).
@@ -125,20 +127,42 @@ def gate_add(
 @app.command("broker-config")
 def broker_config(
     out: Annotated[Path, typer.Option("--out", help="folder for mosquitto.conf, passwd, acl")],
-    listen: str = typer.Option("0.0.0.0:1883", help="HOST:PORT the broker listens on"),
+    listen: str | None = typer.Option(
+        None, help="HOST:PORT the broker listens on (default 0.0.0.0:1883, TLS 0.0.0.0:8883)"
+    ),
     run_as: str = typer.Option("mosquitto", help="system user the broker runs as"),
+    tls: bool = typer.Option(False, "--tls", help="one TLS listener only (production)"),
+    cert: Annotated[Path | None, typer.Option(help="broker certificate (PEM), --tls")] = None,
+    key: Annotated[Path | None, typer.Option(help="broker private key (PEM), --tls")] = None,
+    client_ca: Annotated[
+        Path | None, typer.Option(help="CA signing gate client certificates")
+    ] = None,
+    require_client_cert: bool = typer.Option(
+        False, help="also demand a client certificate from --client-ca"
+    ),
 ) -> None:
     """Write a Mosquitto config, password file and ACL for the hub and every gate."""
-    from hub.broker import BrokerConfigError, write_broker_config
+    from hub.broker import BrokerConfigError, TlsFiles, write_broker_config
 
+    files = None
+    if tls:
+        if cert is None or key is None:
+            raise typer.BadParameter("--tls needs --cert and --key")
+        files = TlsFiles(
+            cert=str(cert.resolve()),
+            key=str(key.resolve()),
+            client_ca=str(client_ca.resolve()) if client_ca else None,
+            require_client_cert=require_client_cert,
+        )
+    listen = listen or ("0.0.0.0:8883" if tls else "0.0.0.0:1883")
     with _session() as s:
         try:
             conf = write_broker_config(
-                out, session=s, settings=get_settings(), listen=listen, run_as=run_as
+                out, session=s, settings=get_settings(), listen=listen, run_as=run_as, tls=files
             )
         except BrokerConfigError as err:
             raise typer.BadParameter(str(err)) from None
-    typer.echo(f"wrote {conf}; run: mosquitto -c {conf}")
+    typer.echo(f"wrote {conf}{' (TLS only)' if tls else ''}; run: mosquitto -c {conf}")
 
 
 @app.command()
