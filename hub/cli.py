@@ -124,6 +124,43 @@ def gate_add(
     typer.echo("re-run `gatehouse hub broker-config` so the broker knows the new gate")
 
 
+@gate_app.command("rotate-key")
+def gate_rotate_key(
+    site: str = typer.Option(..., "--site", help="site slug"),
+    gate: str = typer.Option(..., "--gate", help="gate id"),
+    overlap: int = typer.Option(3600, help="seconds both keys are accepted"),
+    send: bool = typer.Option(True, help="send the rekey command to the broker now"),
+) -> None:
+    """Give a gate a new HMAC key, sent sealed under its old one; no downtime."""
+    from hub.access.keys import box_of
+    from hub.mqtt.oneshot import publish_once
+    from hub.services.key_rotation import RotationInProgress, rotate_gate_key
+    from protocol import envelope, topics
+
+    settings = get_settings()
+    with _session() as s:
+        row = s.exec(
+            select(Gate)
+            .join(Site, Site.id == Gate.site_id)  # type: ignore[arg-type]
+            .where(Site.slug == site, Gate.slug == gate)
+        ).first()
+        if row is None:
+            raise typer.BadParameter(f"no gate {gate!r} at {site}")
+        try:
+            body = rotate_gate_key(
+                s, gate_id=row.id or 0, clock=SystemClock(), actor="cli", overlap_s=overlap
+            )
+        except (RotationInProgress, ValueError) as err:
+            raise typer.BadParameter(str(err)) from None
+        s.commit()
+        old = box_of(s).open(row.prev_key_enc or "")
+        until = row.prev_key_until
+    typer.echo(f"gate {site}/{gate}: key {row.prev_key_id} -> {row.key_id}, both until {until}")
+    if send:
+        publish_once(settings, topics.down(site, gate, "cmd"), envelope.seal_json(old, body))
+        typer.echo("rekey command sent")
+
+
 @app.command("broker-config")
 def broker_config(
     out: Annotated[Path, typer.Option("--out", help="folder for mosquitto.conf, passwd, acl")],

@@ -72,7 +72,6 @@ class GateLink:
         self.extra_status = extra_status
         self.monotonic = monotonic
         self.fw = fw
-        self.key = config.gate_key
         site, gate = config.gate.site, config.gate.gate
         self.site, self.gate = site, gate
         self.topic = {kind: topics.up(site, gate, kind) for kind in topics.UP_KINDS}
@@ -93,6 +92,11 @@ class GateLink:
         self._thread: threading.Thread | None = None
         self.client = self._make_client()
         sync.when_resync = self.resync
+
+    @property
+    def key(self) -> Any:
+        """The key to seal with: the newest the gate holds (it changes on ``rekey``)."""
+        return self.sync.downlink.key
 
     # -- paho ------------------------------------------------------------------------
     def _make_client(self) -> mqtt.Client:
