@@ -46,10 +46,10 @@ def owner_api(hub: Hub) -> TestClient:
 
 def club(hub: Hub) -> Club:
     """Provision a site with a Pi gate (``front-door``) and a MicroPython one (``side-door``)."""
-    api = owner_api(hub)
+    client = owner_api(hub)
 
     def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
-        r = api.post(f"{API}/{path}", json=body)
+        r = client.post(f"{API}/{path}", json=body)
         assert r.status_code in (201, 202), r.text
         return r.json()  # type: ignore[no-any-return]
 
@@ -67,7 +67,14 @@ def club(hub: Hub) -> Club:
     )
     confs = []
     for gate in (pi, mpy):
-        r = api.post(f"{API}/provision/claim", json={"token": gate["claim_token"]})
+        r = client.post(f"{API}/provision/claim", json={"token": gate["claim_token"]})
         assert r.status_code == 200, r.text
         confs.append(r.json())
-    return Club(api, site["id"], pi, mpy, confs[0], confs[1])
+    return Club(client, site["id"], pi, mpy, confs[0], confs[1])
+
+
+# Fixtures of the hub's own tests, shared here: a migrated SQLite database, a manual
+# clock, the API with billing wired to temporary files, and the console's database.
+from tests.hub.billing.conftest import api, billing_settings  # noqa: E402, F401
+from tests.hub.conftest import clock, db_url, engine, settings  # noqa: E402, F401
+from tests.hub.console.conftest import console_db_url, migrated_template  # noqa: E402, F401
