@@ -146,9 +146,11 @@ def gate_rotate_key(
         ).first()
         if row is None:
             raise typer.BadParameter(f"no gate {gate!r} at {site}")
+        from hub.clock.manual import clock_for
+
         try:
             body = rotate_gate_key(
-                s, gate_id=row.id or 0, clock=SystemClock(), actor="cli", overlap_s=overlap
+                s, gate_id=row.id or 0, clock=clock_for(settings), actor="cli", overlap_s=overlap
             )
         except (RotationInProgress, ValueError) as err:
             raise typer.BadParameter(str(err)) from None

@@ -13,6 +13,8 @@ installed version only when that is the latest.  Run by ``make test``::
 
     .venv/bin/python scripts/audit_deps.py            # exit 0 only when all audited, clean
     .venv/bin/python scripts/audit_deps.py --json     # the findings as JSON
+
+``GATEHOUSE_AUDIT_INDEX`` points it at another JSON API with PyPI's shape (a mirror).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata as md
 import json
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -29,7 +32,7 @@ from dataclasses import dataclass, field
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-INDEX = "https://pypi.org/pypi"
+INDEX = os.environ.get("GATEHOUSE_AUDIT_INDEX", "https://pypi.org/pypi")
 ROOT = "gatehouse"
 
 

@@ -267,7 +267,9 @@ class HubMqtt:
             return
         if direction != "up":
             return
-        info = self.registry.get(site, gate)
+        # A hello (once per connect) reads the gate afresh: its key may have been rotated
+        # by another process (the CLI) since it was cached.
+        info = self.registry.get(site, gate, reload=kind == "hello")
         if info is None:
             self.rejections.count(site, gate, "unknown_gate")
             return

@@ -12,8 +12,10 @@ import json
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import pytest
 from gpiozero.pins.mock import MockFactory
 from paho.mqtt.enums import CallbackAPIVersion
+from typer.testing import CliRunner
 
 from edge.fwbuild.boards import BOARDS
 from edge.fwbuild.gateconfig import firmware_config
@@ -22,10 +24,12 @@ from edge.gate.daemon import GateDaemon
 from edge.gate.provision import config_from_claim
 from edge.gate.reader import ScriptedReader
 from edge.gate.timers import ManualTimers
-from gatehouse.clock import ManualClock
+from gatehouse.cli import app as gatehouse_app
+from gatehouse.clock import ManualClock, SystemClock
 from gatehouse.services.mosquitto import Mosquitto
-from hub.core.config import Settings
+from hub.core.config import Settings, get_settings
 from hub.migrations import upgrade
+from hub.models import Gate
 from hub.runtime import Hub
 from protocol import envelope, messages, topics
 from protocol.mac import MacKey
@@ -163,3 +167,53 @@ def test_taps_keep_working_across_a_rotation_and_the_old_key_dies_after_it(
         finally:
             pi.stop()
         assert hub.mqtt.rejections.total() == 2
+
+
+def test_a_gate_offline_during_a_cli_rotation_gets_its_new_key_when_it_says_hello(
+    tmp_path: Path, mosquitto: Mosquitto, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = ManualClock(SystemClock().now())  # the CLI rotates on the system clock
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    upgrade(url)
+    settings = Settings(database_url=url, mqtt_port=mosquitto.port, acl_poll_s=0.5)
+    uid = bytes.fromhex(CARD)
+    with Hub(settings, clock=clock) as hub:
+        assert hub.mqtt is not None
+        c = club(hub)
+        cfg = config_from_claim(c.pi_conf, "", store_path=str(tmp_path / "pi.db"))
+        cfg.mqtt.reconnect_min_s, cfg.mqtt.reconnect_max_s = 0.05, 0.2
+        timers = ManualTimers(clock)
+        pi = pi_gate(cfg, timers)
+        try:
+            eventually(lambda: pi.store.count() == 1, timeout=10)  # the member's card
+        finally:
+            pi.stop()  # offline while the key is rotated
+
+        for name, value in {"DATABASE_URL": url, "MQTT_PORT": str(mosquitto.port)}.items():
+            monkeypatch.setenv(f"GATEHOUSE_{name}", value)
+        get_settings.cache_clear()
+        try:
+            args = ["hub", "gate", "rotate-key", "--site", "club1", "--gate", "front-door"]
+            r = CliRunner().invoke(gatehouse_app, [*args, "--overlap", "600"])
+        finally:
+            get_settings.cache_clear()
+        assert r.exit_code == 0, r.output
+        assert "rekey command sent" in r.output
+        with hub.session() as s:
+            row = s.get(Gate, c.pi["id"])
+            assert (
+                row is not None
+                and row.prev_key_id == MacKey(bytes.fromhex(c.pi_conf["gate_key"])).kid.decode()
+            )
+            new_kid = row.key_id
+
+        pi = pi_gate(cfg, timers)  # hello under the old key: the hub sends the key again
+        try:
+            eventually(lambda: pi.link.key.kid.decode() == new_kid, timeout=10)
+            timers.advance(seconds=5)
+            decision = pi.tap(uid)
+            assert decision is not None and decision.reason_name == "granted"
+            eventually(lambda: pi.store.acked == 1, timeout=10)
+        finally:
+            pi.stop()
+        assert hub.mqtt.rejections.total() == 0

@@ -295,4 +295,4 @@ def test_firmware_downlink_refuses_and_counts_whatever_arrives(
 def test_firmware_downlink_refuses_and_counts_whatever_arrives_thoroughly(
     tmp_path: Path, mosquitto: Mosquitto
 ) -> None:
-    fuzz_firmware(tmp_path, mosquitto, settings(THOROUGH, max_examples=1500))
+    fuzz_firmware(tmp_path, mosquitto, settings(THOROUGH, max_examples=1000))
