@@ -129,6 +129,27 @@ def test_hub_handlers_refuse_and_count_whatever_arrives_thoroughly(hub: tuple[Hu
     fuzz_hub_signed(*hub, THOROUGH)
 
 
+def test_hub_counts_payloads_of_every_size_through_the_broker(
+    hub: tuple[Hub, Club], mosquitto: Mosquitto
+) -> None:
+    """From empty to 1 MiB, through Mosquitto: each refused once, the hub carries on."""
+    running, c = hub
+    service = running.mqtt
+    assert service is not None
+    sizes = [0, 1, 73, 74, 75, 4096, envelope.MAX_PAYLOAD, envelope.MAX_PAYLOAD + 1, 1 << 20]
+    client, publish = _publisher(mosquitto.port)
+    try:
+        before = service.rejections.total()
+        for n in sizes:
+            publish(topics.up(SITE, "front-door", "checkin"), bytes(n % 251 for n in range(n)))
+        eventually(lambda: service.rejections.total() - before == len(sizes), timeout=20)
+        counts = service.rejections.get(SITE, "front-door")
+        assert counts.get("too_large") == 2 and service.rejections.total("error") == 0
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
 def test_hub_stores_replayed_and_reordered_batches_once(hub: tuple[Hub, Club]) -> None:
     running, c = hub
     service = running.mqtt
