@@ -67,7 +67,11 @@ class Gate:
         self._last_uid = None
         self._last_seen = 0
         self._admits = {}
-        self.hub = HubLink(self, cfg, MacKey(binascii.unhexlify(cfg["gate_key"])))
+        st = self.state
+        keys = [MacKey(binascii.unhexlify(st.key or cfg["gate_key"]))]
+        if st.key and st.old:
+            keys.append(MacKey(binascii.unhexlify(st.old)))
+        self.hub = HubLink(self, cfg, keys, st.until)
         self.log(
             "boot sid=%s v=%d n=%d acked=%d last=%d torn=%d discarded=%d"
             % (

@@ -336,6 +336,27 @@ class GateStore:
         return True
 
     # -- state ---------------------------------------------------------------------
+    def saved_keys(self) -> tuple[bytes, bytes | None, int | None] | None:
+        """The gate key a ``rekey`` gave, the one before it and the end of their overlap.
+
+        ``None`` until the key has been rotated once (the config's key is in force).
+        """
+        rows = dict(
+            self._read("SELECT key, value FROM state WHERE key IN ('key', 'old_key', 'old_until')")
+        )
+        if "key" not in rows:
+            return None
+        old = bytes.fromhex(rows["old_key"]) if rows.get("old_key") else None
+        until = int(rows["old_until"]) if rows.get("old_until") else None
+        return bytes.fromhex(rows["key"]), old, until
+
+    def save_keys(self, key: bytes, old: bytes, until: int) -> None:
+        """Persist a new gate key with the old one and the overlap end, in one commit."""
+        with self._tx() as db:
+            self._set(db, "key", key.hex())
+            self._set(db, "old_key", old.hex())
+            self._set(db, "old_until", until)
+
     def set_last_cmd(self, n: int) -> None:
         """Persist the number of the last command accepted."""
         with self._tx() as db:

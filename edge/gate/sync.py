@@ -11,7 +11,9 @@ and chunk checks); what passes is applied:
 * an ack drops the check-ins the hub has stored;
 * commands: ``time`` (``args.now``: the hub's clock), ``unlock`` (recorded, then the
   door opens for ``args.seconds``, or its configured pulse), ``enroll`` (the next tap
-  within ``args.seconds`` goes to ``up/enroll``), ``resync`` (ask for a snapshot).
+  within ``args.seconds`` goes to ``up/enroll``), ``resync`` (ask for a snapshot),
+  ``rekey`` (a new gate key, :mod:`protocol.rekey`: saved in the store in one commit,
+  then used to seal; the old key is still accepted until the overlap ends).
 
 Anything refused is counted in :attr:`GateSync.rejected` by code and logged; the door
 carries on with the list it had::
@@ -73,12 +75,19 @@ class GateSync:
         self.controller = controller
         self.clock = clock
         self.monotonic = monotonic
+        saved = store.saved_keys()
+        keys: bytes | list[bytes] = config.gate_key
+        until = None
+        if saved is not None:
+            key, old, until = saved
+            keys = [key, old] if old else key
         self.downlink = Downlink(
-            config.gate_key,
+            keys,
             config.gate.gate,
             store.sid,
             version=store.version,
             last_cmd=store.last_cmd,
+            until=until,
         )
         self.when_resync: Callable[[], None] | None = None
         self._manifest_extras: tuple[Schedules, int, int] | None = None
@@ -218,4 +227,15 @@ class GateSync:
             self.controller.start_enroll(_positive(args.get("seconds"), MAX_ENROLL_S))
         elif op == "resync":
             self.request_snapshot()
+        elif op == "rekey":
+            return self._rekey(args)
         return op
+
+    def _rekey(self, args: dict[str, Any]) -> str:
+        new = self.downlink.rekey_key(args)  # a ProtocolError is counted by handle()
+        old = self.downlink.key.key
+        if new != old:
+            self.store.save_keys(new, old, args["until"])  # saved before it is used
+            self.downlink.rotate(new, args["until"])
+            log.info("gate key rotated to %s", self.downlink.key.kid.decode())
+        return "rekey"

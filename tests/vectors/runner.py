@@ -27,6 +27,7 @@ from protocol import (  # noqa: E402  # noqa: E402
     messages,
     metering,
     records,
+    rekey,
     snapshot,
     topics,
 )
@@ -371,6 +372,43 @@ def metering_cases(data):
         yield "window-%d" % i, run
 
 
+def rekey_cases(data):
+    def run_args():
+        got = rekey.args(unhex(data["old"]), unhex(data["new"]), unhex(data["nonce"]), 0)
+        want = dict(data["args"])
+        want["until"] = 0
+        expect_equal(got, want, "rekey args")
+
+    yield "rekey args", run_args
+    for v in data["open"]:
+
+        def run(v=v):
+            if "error" in v:
+                expect_error(lambda: rekey.open_args(unhex(v["key"]), v["args"]), v["error"])
+            else:
+                expect_equal(rekey.open_args(unhex(v["key"]), v["args"]).hex(), v["new"], "key")
+
+        yield "rekey open: " + v["name"], run
+
+    def conversation():
+        link = Downlink(unhex(data["old"]), data["gate"], data["sid"])
+        for i, s in enumerate(data["steps"]):
+            try:
+                event, value = link.open(s["kind"], unhex(s["payload"]), s["now"])
+            except ProtocolError as err:
+                expect_equal(err.code, s["expect"], "step %d" % i)
+                continue
+            expect_equal(event, s["expect"], "step %d" % i)
+            if event == "cmd":
+                new = link.rekey_key(value["args"])
+                expect_equal(link.rotate(new, value["args"]["until"]), True, "rotated")
+                expect_equal(link.rotate(new, value["args"]["until"]), False, "rotated twice")
+        expect_equal(link.key.key.hex(), data["new"], "key in use")
+        expect_equal(len(link.keys), 1, "old key forgotten")
+
+    yield "rekey conversation", conversation
+
+
 SUITES = (
     ("mac", mac_cases),
     ("envelope", envelope_cases),
@@ -384,6 +422,7 @@ SUITES = (
     ("downlink", downlink_cases),
     ("checkin", checkin_cases),
     ("metering", metering_cases),
+    ("rekey", rekey_cases),
 )
 
 

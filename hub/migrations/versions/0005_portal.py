@@ -1,7 +1,7 @@
 """member portal
 
-Revision ID: 0006_portal
-Revises: 0003
+Revision ID: 0005_portal
+Revises: 0004_dunning
 Create Date: 2026-11-28
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 import hub.models.base
 
-revision: str = "0006_portal"
+revision: str = "0005_portal"
 down_revision: str | Sequence[str] | None = "0004_dunning"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,7 +1,7 @@
 """usage billing tables
 
-Revision ID: 0005_usage
-Revises: 0003
+Revision ID: 0006_usage
+Revises: 0005_portal
 Create Date: 2026-11-28 19:20:40.236955
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import hub.models.base
 
-revision: str = "0005_usage"
-down_revision: str | Sequence[str] | None = "0006_portal"
+revision: str = "0006_usage"
+down_revision: str | Sequence[str] | None = "0005_portal"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
