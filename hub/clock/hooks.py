@@ -28,7 +28,7 @@ from gatehouse.clock import Clock
 from hub.core.config import Settings
 
 #: Modules that register due hooks when imported (lowest order runs first).
-HOOK_MODULES: tuple[str, ...] = ("hub.clock.builtin", "hub.dunning.hooks")
+HOOK_MODULES: tuple[str, ...] = ("hub.clock.builtin", "hub.dunning.hooks", "hub.usage.hooks")
 
 
 @dataclass(frozen=True)

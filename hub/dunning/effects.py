@@ -28,6 +28,7 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from gatehouse.clock import Clock
@@ -37,6 +38,7 @@ from hub.billing.declines import DeclineReason
 from hub.billing.desk import InvoiceActionRefused, mark_uncollectible
 from hub.billing.gateway import GatewayError, PaymentGateway
 from hub.billing.renewals import BillingRefused, SubscriptionStatus
+from hub.billing.run import open_session
 from hub.billing.services import beside_database
 from hub.billing.subscriptions import cancel_subscription
 from hub.core.config import Settings
@@ -107,7 +109,7 @@ class Effectors:
     :param sms: sends SMS.
     """
 
-    engine: object
+    engine: Engine
     settings: Settings
     clock: Clock
     gateway: PaymentGateway
@@ -142,7 +144,7 @@ class Effectors:
     def retry(self, action: RetryCharge, ctx: CaseContext) -> Effect:
         try:
             collect_invoice(
-                engine=self.engine,  # type: ignore[arg-type]
+                engine=self.engine,
                 settings=self.settings,
                 clock=self.clock,
                 gateway=self.gateway,
@@ -155,9 +157,7 @@ class Effectors:
             return Effect(Outcome.SKIPPED, error=str(err))
         except GatewayError as err:
             return Effect(None, error=f"gateway: {err}")
-        from hub.billing.run import open_session
-
-        with open_session(self.engine, self.settings) as s:  # type: ignore[arg-type]
+        with open_session(self.engine, self.settings) as s:
             attempt = s.exec(
                 select(ChargeAttempt).where(ChargeAttempt.request_key == action.key)
             ).first()
@@ -190,8 +190,8 @@ class Effectors:
         )
         try:
             provider_id = deliver(action, rendered, recipient, mailer=self.mailer, sms=self.sms)
-        except MissingContact as err:
-            return Effect(Outcome.FAILED, error=str(err))
+        except (MissingContact, ValueError) as err:  # no address, or not a usable one
+            return Effect(Outcome.FAILED, error=str(err)[:500])
         except (MailDeliveryError, SmsDeliveryError) as err:
             return Effect(Outcome.FAILED if err.permanent else None, error=str(err)[:500])
         session.add(

@@ -66,13 +66,25 @@ def send_card_expiry_reminders(
     with open_session(engine, settings) as session:
         for site in session.exec(select(Site)).all():
             today = site_today(now, site.timezone)
+            last = today + timedelta(days=NOTICE_DAYS)
+            # Only subscriptions whose charging card runs out by the window's last month
+            # (a few), never every renewal in the next two weeks.
+            m = PaymentMethod
+            own_or_default = (col(m.id) == col(Subscription.payment_method_id)) | (
+                col(Subscription.payment_method_id).is_(None) & col(m.is_default)
+            )
             subs = session.exec(
-                select(Subscription).where(
+                select(Subscription)
+                .join(m, (col(m.member_id) == col(Subscription.member_id)) & own_or_default)
+                .where(
                     Subscription.site_id == site.id,
                     Subscription.status == SubscriptionStatus.ACTIVE.value,
                     col(Subscription.next_bill_on).is_not(None),
-                    col(Subscription.next_bill_on) <= today + timedelta(days=NOTICE_DAYS),
+                    col(Subscription.next_bill_on) <= last,
                     col(Subscription.next_bill_on) > today,
+                    col(m.detached_at).is_(None),
+                    m.gateway == gateway,
+                    col(m.exp_year) * 12 + col(m.exp_month) <= last.year * 12 + last.month,
                 )
             ).all()
             profile = session.get(BillingProfile, site.id)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -51,16 +52,23 @@ from hub.models import (
     PaymentMethod as MethodRow,
 )
 
-_policies: dict[tuple[str, int], Policy] = {}
+#: Parsed policies by (name, version, text): rows never change, so each is parsed once.
+_policies: dict[tuple[str, int, str], Policy] = {}
+
+
+@cache
+def _shipped_segmentation() -> Segmentation:
+    """The shipped segmentation rules, read once per process."""
+    return builtin_segmentation()
 
 
 def _parsed(name: str, version: int, text: str) -> Policy:
     """The policy of a stored row (parsed once per process: rows never change)."""
-    found = _policies.get((name, version))
+    found = _policies.get((name, version, text))
     if found is None:
         parsed = load_policy_text(text, source=f"{name} v{version}")
         # the row's version wins: an edited text may still say the version it came from
-        found = _policies[(name, version)] = parsed.model_copy(update={"version": version})
+        found = _policies[(name, version, text)] = parsed.model_copy(update={"version": version})
     return found
 
 
@@ -103,17 +111,14 @@ def policy_row(
     q = select(DunningPolicyRow).where(DunningPolicyRow.name == name)
     if version is not None:
         q = q.where(DunningPolicyRow.version == version)
-    row = session.exec(q.order_by(col(DunningPolicyRow.version).desc())).first()
-    if row is None and version is None:
-        row = _seed(session, name, clock)
-    if row is None and version is not None:
-        newest = session.exec(
+    q = q.order_by(col(DunningPolicyRow.version).desc())
+    row = session.exec(q).first()
+    if row is None:
+        stored = session.exec(
             select(func.count()).select_from(DunningPolicyRow).where(DunningPolicyRow.name == name)
         ).one()
-        if not newest:
-            row = _seed(session, name, clock)
-            if row is not None and row.version != version:
-                row = None
+        if not stored and _seed(session, name, clock) is not None:
+            row = session.exec(q).first()
     if row is None:
         raise LookupError(f"no dunning policy {name!r}" + (f" v{version}" if version else ""))
     return row
@@ -152,7 +157,7 @@ def save_policy(session: Session, text: str, *, actor: str, clock: Clock) -> Pol
         )
     )
     session.flush()
-    _policies[(policy.name, version)] = stored
+    _policies[(policy.name, version, text)] = stored
     return stored
 
 
@@ -303,7 +308,7 @@ def choose_policy(
 ) -> Policy:
     """Pick the case's segment and policy (first time only) and remember them on the row."""
     if row.policy_name is None:
-        rules = segmentation or builtin_segmentation()
+        rules = segmentation or _shipped_segmentation()
         now = clock.now()
         profile = member_profile(session, row, now=now)
         try:

@@ -1,4 +1,5 @@
-"""Collections tasks in the database: the queue staff work and the changes they make.
+"""Collections in the database: the task queue staff work, the changes they make, and
+payment plans.
 
 The rules live in :mod:`hub.dunning.collection_tasks` (pure functions over a
 :class:`~hub.dunning.collection_tasks.CollectionTask`); this module reads a
@@ -20,7 +21,8 @@ from sqlmodel import Session, col, select
 from gatehouse.clock import Clock
 from hub.dunning import collection_tasks as core
 from hub.dunning.kinds import TaskKind
-from hub.models import CollectionTask
+from hub.dunning.payment_plans import PlanError, make_plan
+from hub.models import CollectionTask, DunningCase, PaymentPlanRow
 
 #: What :func:`change_task` can do.
 TASK_ACTIONS = ("assign", "note", "promise", "close")
@@ -113,3 +115,42 @@ def task_queue(
         .limit(closed_limit)
     ).all()
     return ordered, list(closed)
+
+
+def create_payment_plan(
+    session: Session,
+    case: DunningCase,
+    *,
+    count: int,
+    first_due: date,
+    actor: str,
+    clock: Clock,
+) -> PaymentPlanRow:
+    """Split what the case's member owes into *count* monthly instalments from
+    *first_due* (exact: they sum to the amount, see :func:`hub.dunning.payment_plans.make_plan`).
+
+    :raises PlanError: a count that does not fit the amount, or a first date in the past.
+    """
+    if first_due < clock.now().date():
+        raise PlanError(f"the first instalment cannot be due in the past ({first_due})")
+    plan = make_plan(plan_id=f"case-{case.id}", balance_minor=case.amount_minor,
+                     currency=case.currency, count=count, first_due=first_due)  # fmt: skip
+    row = PaymentPlanRow(
+        case_id=case.id or 0,
+        member_id=case.member_id,
+        currency=case.currency,
+        instalments=[
+            {
+                "number": i.number,
+                "due_on": i.due_on.isoformat(),
+                "amount_minor": i.amount_minor,
+                "paid_minor": i.paid_minor,
+            }
+            for i in plan.instalments
+        ],  # fmt: skip
+        created_by=actor,
+        created_at=clock.now(),
+    )
+    session.add(row)
+    session.flush()
+    return row

@@ -19,12 +19,14 @@ own (``gatehouse hub dunning run``). Each round has two phases:
    twice (by two workers, or after a crash) is recorded once. The case's
    ``next_run_at`` becomes :func:`~hub.dunning.engine.next_wakeup`. Commit.
 2. **Effect.** Claim one pending outbox row at a time (``FOR UPDATE SKIP LOCKED``: the
-   row stays locked while its effect runs, so no other worker can carry it out too),
+   row stays locked while its effect runs, so no other worker can carry it out too; on
+   SQLite a committed lease on the row does the same),
    carry it out (:mod:`hub.dunning.effects`) and mark it ``done`` with its outcome in
    the same transaction as any change it makes to the hub's tables. An effect whose
    result is not known yet (a mail server down, a gateway timeout) stays ``pending``
    and is tried again later with the same key; after :data:`MAX_TRIES` it is
-   ``failed``. The case is planned again at once (a retry's answer may allow the day's
+   ``failed`` (an effector that raises counts the same, so one bad row never stops the
+   worker). The case is planned again at once (a retry's answer may allow the day's
    messages).
 
 Rounds repeat until nothing new is planned or done.
@@ -32,6 +34,7 @@ Rounds repeat until nothing new is planned or done.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -55,19 +58,28 @@ from hub.dunning.sms import SmsSender
 from hub.dunning.store import case_view, choose_policy, history_of, seed_shipped_policies
 from hub.models import ActionStatus, DunningAction, DunningCase, DunningCaseStatus
 
+log = logging.getLogger(__name__)
+
 #: Tries of an effect whose result stays unknown before the action is marked failed.
 MAX_TRIES = 5
 #: Wait before trying an effect again: this times the tries so far.
 RETRY_BACKOFF = timedelta(minutes=10)
 #: A case with nothing ahead but answers is looked at again after this long anyway.
 RECHECK = timedelta(days=1)
+#: How long a worker on SQLite holds an action it is carrying out (see :func:`effect_one`).
+LEASE = timedelta(minutes=5)
 #: Cases planned per transaction.
 BATCH = 100
 
 
 @dataclass
 class DunningReport:
-    """What one :func:`run_dunning` call did."""
+    """What one :func:`run_dunning` call did.
+
+    :param planned: outbox rows recorded.
+    :param done: actions finished (``done`` or ``failed``), of which *failed* failed.
+    :param retried_later: tries whose result is not known yet (tried again later).
+    """
 
     cases: int = 0
     planned: int = 0
@@ -179,10 +191,28 @@ def effect_one(
     ctx = case_view(session, case, gateway=effectors.gateway.name)
     action = action_from_dict(row.payload)
     if not _is_pg(session):
-        # SQLite: end this read before the effect writes through other connections, so
-        # the writes below start from a fresh snapshot.
+        # SQLite has no row locks: take the row with a lease instead (a conditional
+        # update, committed), so another process running a worker on the same file
+        # leaves it alone until the lease runs out.
+        taken = session.execute(
+            update(DunningAction)
+            .where(
+                col(DunningAction.id) == row.id,
+                DunningAction.status == ActionStatus.PENDING.value,
+                col(DunningAction.due_at) <= now,
+            )
+            .values(due_at=now + LEASE)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
         session.commit()
-    effect = effectors.carry_out(session, ctx, action)
+        if not taken:
+            return Effect(None, error="taken by another worker")
+    try:
+        effect = effectors.carry_out(session, ctx, action)
+    except Exception as err:  # one action gone wrong must not stop the others
+        log.exception("dunning action %s failed", row.key)
+        session.rollback()
+        effect = Effect(None, error=f"{type(err).__name__}: {err}")
     row.tries += 1
     row.error = effect.error[:500] if effect.error else None
     if effect.charge_attempt_id is not None:
@@ -242,19 +272,19 @@ def run_dunning(
             if len(ids) < BATCH:
                 break
             after = ids[-1]
-        done = 0
+        tried = 0
         while True:
             with open_session(engine, settings) as session:
                 effect = effect_one(session, effectors, case_ids=case_ids)
             if effect is None:
                 break
-            done += 1
+            tried += 1
             if effect.outcome is None:
                 report.retried_later += 1
-            elif effect.outcome is Outcome.FAILED:
-                report.failed += 1
+            else:
+                report.done += 1
+                report.failed += effect.outcome is Outcome.FAILED
         report.planned += planned
-        report.done += done
-        if not planned and not done:
+        if not planned and not tried:
             break
     return report

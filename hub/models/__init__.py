@@ -30,7 +30,11 @@ dunningcase    one open case per failed invoice, for the dunning workers
 dunningaction, the dunning outbox (one row per action, unique key), messages
 dunningmessage sent (opens, clicks), collectiontask, paymentplan,
                dunningpolicy (policy YAML per name and version)
+portallink,    the member portal: emailed sign-in links (hashed, single use),
+portalsession, member sessions, members' freeze requests
+freezerequest
 clockstate     the manual (test) clock, shared by the CLI and the server
+usageplan, ... usage billing: usageplan, usagepass, usagerecord, usagesite
 =============  ==========================================================
 """
 
@@ -71,7 +75,9 @@ from hub.models.invoice import (
     WebhookEventRow,
 )
 from hub.models.member import Card, Member, MemberStatus
+from hub.models.portal import FreezeRequest, FreezeRequestStatus, PortalLink, PortalSession
 from hub.models.site import Door, Schedule, Site, Zone
+from hub.models.usage import UsagePass, UsagePlan, UsageRecord, UsageSite
 from hub.models.user import APIToken, Role, User
 
 __all__ = [
@@ -98,6 +104,8 @@ __all__ = [
     "DunningCase",
     "DunningCaseStatus",
     "Entitlement",
+    "FreezeRequest",
+    "FreezeRequestStatus",
     "Gate",
     "GateClaim",
     "GateKind",
@@ -113,6 +121,8 @@ __all__ = [
     "MemberStatus",
     "Payment",
     "PaymentMethod",
+    "PortalLink",
+    "PortalSession",
     "Plan",
     "Refund",
     "Role",
@@ -120,6 +130,10 @@ __all__ = [
     "Site",
     "Subscription",
     "UTCDateTime",
+    "UsagePass",
+    "UsagePlan",
+    "UsageRecord",
+    "UsageSite",
     "User",
     "WebhookEventRow",
     "Zone",

@@ -29,6 +29,8 @@ EXPECTED = {
     "invoicecounter", "invoiceline", "chargeattempt", "payment", "refund", "dispute",
     "webhookevent", "dunningcase", "clockstate",
     "dunningaction", "dunningmessage", "collectiontask", "paymentplan", "dunningpolicy",
+    "portallink", "portalsession", "freezerequest",
+    "usageplan", "usagepass", "usagerecord", "usagesite",
 }  # fmt: skip
 
 

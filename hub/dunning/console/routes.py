@@ -17,9 +17,11 @@ from hub.console.forms import text_field
 from hub.console.permissions import Perm
 from hub.console.web import render
 from hub.dunning.collection_tasks import TaskError, TaskOutcome
+from hub.dunning.payment_plans import PlanError
 from hub.dunning.policy import PolicyError
+from hub.dunning.report import dunning_summary
 from hub.dunning.store import current_policy, policy_versions, save_policy
-from hub.dunning.tasks import change_task, task_queue
+from hub.dunning.tasks import change_task, create_payment_plan, task_queue
 from hub.models import (
     ActionStatus,
     CollectionTask,
@@ -91,7 +93,7 @@ def queue(request: Request, db: SessionDep, viewer: BillingViewer) -> HTMLRespon
     return render(
         request, "dunning/queue.html", viewer=viewer, timezone=_timezone(db), rows=rows,
         by_step=sorted(by_step.items()), names=_names(db, {c.member_id for c in cases}),
-        money=money,
+        money=money, summary=dunning_summary(db),
     )  # fmt: skip
 
 
@@ -116,6 +118,27 @@ def case_detail(
         actions=actions, messages=messages, tasks=tasks, plans=plans,
         member=db.get(Member, case.member_id), money=money,
     )  # fmt: skip
+
+
+@router.post("/cases/{case_id}/plan")
+def plan_create(
+    request: Request, case_id: int, db: SessionDep, form: FormDep, viewer: BillingManager
+) -> Response:
+    """Split the case's amount into monthly instalments."""
+    case = db.get(DunningCase, case_id)
+    if case is None:
+        raise PageNotFound()
+    here = f"/console/dunning/cases/{case_id}"
+    try:
+        count = int(text_field(form, "count", 3))
+        first_due = date.fromisoformat(text_field(form, "first_due", 10))
+        create_payment_plan(db, case, count=count, first_due=first_due, actor=viewer.actor,
+                            clock=request.app.state.clock)  # fmt: skip
+    except (ValueError, PlanError):
+        db.rollback()
+        return RedirectResponse(f"{here}?msg=plan_refused", status_code=303)
+    db.commit()
+    return RedirectResponse(f"{here}?msg=plan_saved", status_code=303)
 
 
 @router.get("/tasks", response_class=HTMLResponse)

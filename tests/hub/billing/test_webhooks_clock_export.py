@@ -128,11 +128,14 @@ def test_other_parts_register_due_work_in_order(
     engine: Engine, settings: Settings, clock: ManualClock
 ) -> None:
     names = [h.name for h in due_hooks()]
-    assert names == ["billing", "invoice-emails", "dunning", "card-expiry", "entitlements"]
+    assert names == [
+        "usage", "billing", "invoice-emails", "dunning", "card-expiry", "entitlements"
+    ]  # fmt: skip
     calls: list[str] = []
     register_due_hook("reports", lambda ctx: calls.append(ctx.clock.now().isoformat()), order=500)
     try:
         assert [h.name for h in due_hooks()] == [
+            "usage",
             "billing",
             "invoice-emails",
             "dunning",

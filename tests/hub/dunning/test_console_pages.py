@@ -14,7 +14,7 @@ from hub.billing.run import run_billing
 from hub.dunning.console import HERE
 from hub.dunning.mailer import FolderMailer
 from hub.dunning.worker import run_dunning
-from hub.models import CollectionTask, DunningCase, Role
+from hub.models import CollectionTask, DunningCase, PaymentPlanRow, Role
 from tests.hub.console.conftest import Console
 from tests.hub.dunning.club import Club
 
@@ -59,12 +59,25 @@ def test_queue_case_tasks_and_policies(console: Console, tmp_path: Path) -> None
     detail = manager.get(f"/console/dunning/cases/{case.id}").text
     assert "suspend_access" in detail and "escalate" in detail and "payment_failed" in detail
     assert manager.get("/console/dunning/cases/999999").status_code == 404
+    figures = queue.text[queue.text.index('id="dunning-figures"') :]
+    assert "payment_failed" in figures and "n/a (0/0)" in figures  # nothing ended yet
+
+    csrf = console.csrf(manager)
+    first = (console.clock.now() + timedelta(days=3)).date().isoformat()
+    planned = manager.post(f"/console/dunning/cases/{case.id}/plan",
+                           data={"csrf_token": csrf, "count": "3", "first_due": first})  # fmt: skip
+    assert planned.headers["location"].endswith("msg=plan_saved")
+    with console.session() as s:
+        (plan,) = s.exec(select(PaymentPlanRow)).all()
+    assert [i["amount_minor"] for i in plan.instalments] == [35667, 35667, 35666]
+    past = {"csrf_token": csrf, "count": "3", "first_due": "2000-01-01"}
+    refused = manager.post(f"/console/dunning/cases/{case.id}/plan", data=past)
+    assert refused.headers["location"].endswith("msg=plan_refused")
 
     with console.session() as s:
         task = s.exec(select(CollectionTask)).one()
     page = manager.get("/console/dunning/tasks").text
     assert f'id="task-{task.id}"' in page and "offer a payment plan" in page
-    csrf = console.csrf(manager)
     url = f"/console/dunning/tasks/{task.id}"
     today = console.clock.now().date()
     for data in (

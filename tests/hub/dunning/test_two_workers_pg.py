@@ -97,7 +97,7 @@ def test_two_workers_send_and_charge_each_action_once(
             t.start()
         for t in threads:
             t.join(timeout=60)
-        assert not errors, errors
+        assert not errors, [repr(e) for e in errors]
 
     # Both workers did work; together they planned each action once.
     done = [sum(r.done for r in rs) for rs in reports]
