@@ -40,6 +40,7 @@ def test_the_story_holds_at_a_pi_gate_and_a_firmware_gate(story: DemoRun) -> Non
     assert story.gates[PI_GATE].kind == "pi" and story.gates[FW_GATE].kind == "micropython"
     assert story.missing() == []
     j = story.journal
+    assert "in the member portal through the emailed pay link" in j.first("paid").detail  # type: ignore[union-attr]
     for gate in (PI_GATE, FW_GATE):
         assert j.first(f"admitted again at {gate}").at >= j.first("paid").at  # type: ignore[union-attr]
         assert j.first(f"denied at {gate}").at > j.first("renewal failed").at  # type: ignore[union-attr]
