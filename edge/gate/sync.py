@@ -147,6 +147,7 @@ class GateSync:
             self.downlink.applied(version)
             self.clock.raise_floor(issued)
             self.deltas += 1
+            log.info("list v%d in force: delta +%d -%d", version, len(add), len(delete))
             return "delta"
         if event == "ack":
             self.store.ack(value)
@@ -229,6 +230,7 @@ class GateSync:
             self.request_snapshot()
         elif op == "rekey":
             return self._rekey(args)
+        log.info("command %s n=%d applied", op, n)
         return op
 
     def _rekey(self, args: dict[str, Any]) -> str:

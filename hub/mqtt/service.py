@@ -105,10 +105,12 @@ class HubMqtt:
 
     def _make_client(self) -> mqtt.Client:
         s = self.settings
+        # MQTT v5 only for shared subscriptions: brokers that speak 3.1.1 alone (the
+        # demo's embedded amqtt) serve a single hub.
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=s.mqtt_client_id or f"gatehouse-hub-{id(self):x}",
-            protocol=mqtt.MQTTv5,
+            protocol=mqtt.MQTTv5 if s.mqtt_share_group else mqtt.MQTTv311,
         )
         if s.mqtt_username:
             client.username_pw_set(s.mqtt_username, s.mqtt_password)
