@@ -11,8 +11,9 @@ policy never changes the rules for cases already running::
     policy = save_policy(session, yaml_text, actor="user:3", clock=clock)   # version 2
 
 :func:`case_view` turns a ``dunningcase`` row into a :class:`hub.dunning.case.DunningCase`
-(member language and timezone from the site's billing profile, saved methods by id,
-contact channels from the member's email and phone) and :func:`history_of` turns its
+(the member's own language, else the site's billing profile's; the site's timezone;
+saved methods by id; contact channels from the member's email and phone; whether they
+unsubscribed from marketing) and :func:`history_of` turns its
 ``dunningaction`` rows into :class:`hub.dunning.case.HistoryEntry` items.
 """
 
@@ -182,6 +183,14 @@ class CaseContext:
     club_name: str
 
 
+def member_language(member: Member, profile: BillingProfile | None) -> str:
+    """The language to write to *member* in: their own choice (set in the member
+    portal), else the club's billing language, else English."""
+    if member.language:
+        return member.language
+    return profile.language if profile is not None else "en"
+
+
 def method_key(method_id: int) -> str:
     """A saved method's id as the core carries it (``'7'``)."""
     return str(method_id)
@@ -219,13 +228,14 @@ def case_view(session: Session, row: DunningCase, *, gateway: str) -> CaseContex
         currency=row.currency,
         failed_at=row.failed_at,
         timezone=site.timezone,
-        language=profile.language if profile is not None else "en",
+        language=member_language(member, profile),
         payment_methods=saved,
         last_decline=DeclineReason(row.last_decline) if row.last_decline else None,
         declined_method_id=declined if declined in ids else None,
         status=CaseStatus(row.status),
         segment=row.segment or "standard",
         contact_channels=frozenset(channels),
+        marketing_opt_out=member.marketing_opt_out_at is not None,
     )
     name = (profile.legal_name if profile is not None else None) or site.name
     return CaseContext(row=row, case=case, member=member, site=site, club_name=name)
