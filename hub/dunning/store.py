@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 
 from gatehouse.clock import Clock
 from hub.billing.declines import DeclineReason
+from hub.billing.desk import amount_paid
 from hub.dunning.case import DunningCase as CoreCase
 from hub.dunning.case import HistoryEntry, PaymentMethod
 from hub.dunning.kinds import ActionKind, CaseStatus, Channel, Outcome
@@ -220,11 +221,13 @@ def case_view(session: Session, row: DunningCase, *, gateway: str) -> CaseContex
     ids = {m.method_id for m in saved}
     declined = method_key(row.declined_method_id) if row.declined_method_id else None
     channels = {Channel.EMAIL} | ({Channel.SMS} if member.phone else set())
+    # What is left to pay: part payments at the desk or instalments shrink it.
+    balance = invoice.total - amount_paid(session, invoice.id or 0)
     case = CoreCase(
         case_id=str(row.id),
         member_id=str(row.member_id),
         invoice_id=str(row.invoice_id),
-        amount_minor=row.amount_minor,
+        amount_minor=balance if balance > 0 else row.amount_minor,
         currency=row.currency,
         failed_at=row.failed_at,
         timezone=site.timezone,
