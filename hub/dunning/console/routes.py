@@ -20,7 +20,14 @@ from hub.dunning.collection_tasks import TaskError, TaskOutcome
 from hub.dunning.payment_plans import PlanError
 from hub.dunning.policy import PolicyError
 from hub.dunning.report import dunning_summary
-from hub.dunning.store import current_policy, policy_versions, save_policy
+from hub.dunning.store import (
+    current_policy,
+    current_segmentation,
+    policy_versions,
+    save_policy,
+    save_segmentation,
+    segmentation_versions,
+)
 from hub.dunning.tasks import change_task, create_payment_plan, task_queue
 from hub.models import (
     ActionStatus,
@@ -190,6 +197,8 @@ def _policies_page(
     *,
     problems: list[str] | None = None,
     text: str = "",
+    segment_problems: list[str] | None = None,
+    segment_text: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
     clock = request.app.state.clock
@@ -199,9 +208,14 @@ def _policies_page(
     for row in versions:
         newest.setdefault(row.name, row)
     parsed = {name: current_policy(db, name, clock=clock) for name in newest}
+    segment_versions = segmentation_versions(db, clock=clock)
+    rules = current_segmentation(db, clock=clock)
+    db.commit()
     return render(
         request, "dunning/policies.html", viewer=viewer, timezone=_timezone(db),
         versions=versions, newest=newest, parsed=parsed, problems=problems or [], text=text,
+        segment_versions=segment_versions, rules=rules,
+        segment_problems=segment_problems or [], segment_text=segment_text,
         status_code=status_code,
     )  # fmt: skip
 
@@ -228,4 +242,23 @@ def policy_save(
     db.commit()
     return RedirectResponse(
         f"/console/dunning/policies?msg=policy_saved#policy-{saved.name}", status_code=303
+    )
+
+
+@router.post("/policies/segments", response_model=None)
+def segments_save(
+    request: Request, db: SessionDep, form: FormDep, viewer: BillingManager
+) -> Response:
+    """Store edited segmentation rules as their next version (running cases keep their
+    segment and policy)."""
+    text = text_field(form, "text", 20000)
+    try:
+        save_segmentation(db, text, actor=viewer.actor, clock=request.app.state.clock)
+    except PolicyError as err:
+        db.rollback()
+        return _policies_page(request, db, viewer, segment_problems=err.problems,
+                              segment_text=text, status_code=422)  # fmt: skip
+    db.commit()
+    return RedirectResponse(
+        "/console/dunning/policies?msg=segments_saved#segments", status_code=303
     )
