@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from gatehouse.clock import Clock
@@ -150,35 +151,53 @@ def charge_due_instalments(
 ) -> int:
     """Charge every instalment due by now, once each (see the module documentation).
 
-    Returns how many charges were sent.
+    Each plan is worked on under a row lock (``FOR UPDATE SKIP LOCKED`` on PostgreSQL),
+    so two workers take different plans; the charge's key settles any other race (the
+    second recording of the same key is refused by the database). Returns how many
+    charges were sent.
     """
     now = clock.now()
     with open_session(engine, settings) as session:
-        rows = session.exec(
-            select(PaymentPlanRow)
+        plan_ids = session.exec(
+            select(PaymentPlanRow.id)
             .join(DunningCase, col(DunningCase.id) == PaymentPlanRow.case_id)
             .where(DunningCase.status == DunningCaseStatus.OPEN.value)
             .order_by(col(PaymentPlanRow.id))
         ).all()
-        work = []
-        for row in rows:
-            case = session.get(DunningCase, row.case_id)
-            invoice = session.get(Invoice, case.invoice_id) if case else None
-            if case is None or invoice is None or active_plan(session, case) is not row:
-                continue
-            if charge_in_flight(session, invoice.id or 0):
-                continue
-            instalment, attempt = _due(session, row, invoice, now)
-            if instalment is not None:
-                key = instalment_key(row.id or 0, instalment.number, attempt)
-                work.append((invoice.id or 0, instalment.outstanding_minor, key))
     sent = 0
-    for invoice_id, amount, key in work:
-        try:
-            collect_invoice(engine=engine, settings=settings, clock=clock, gateway=gateway,
-                            invoice_id=invoice_id, request_key=key, amount=amount,
-                            actor="dunning:plan")  # fmt: skip
-        except (InvoiceActionRefused, GatewayError):
-            continue  # paid or charged meanwhile, or the gateway is away: next run
-        sent += 1
+    for plan_id in plan_ids:
+        with open_session(engine, settings) as session:
+            q = select(PaymentPlanRow).where(PaymentPlanRow.id == plan_id)
+            if session.get_bind().dialect.name == "postgresql":
+                q = q.with_for_update(skip_locked=True)
+            row = session.exec(q).first()
+            if row is None:
+                continue  # another worker has it
+            job = _job(session, row, now)
+            if job is None:
+                continue
+            invoice_id, amount, key = job
+            try:  # the lock on the plan row is held until the charge is recorded
+                collect_invoice(engine=engine, settings=settings, clock=clock,
+                                gateway=gateway, invoice_id=invoice_id, request_key=key,
+                                amount=amount, actor="dunning:plan")  # fmt: skip
+            except (InvoiceActionRefused, GatewayError, IntegrityError):
+                continue  # paid or charged meanwhile, or the gateway is away: next run
+            sent += 1
     return sent
+
+
+def _job(session: Session, row: PaymentPlanRow, now: datetime) -> tuple[int, int, str] | None:
+    """``(invoice, amount, key)`` of the charge plan *row* wants now, if any."""
+    case = session.get(DunningCase, row.case_id)
+    invoice = session.get(Invoice, case.invoice_id) if case else None
+    if case is None or invoice is None:
+        return None
+    running = active_plan(session, case)
+    if running is None or running.id != row.id or charge_in_flight(session, invoice.id or 0):
+        return None
+    instalment, attempt = _due(session, row, invoice, now)
+    if instalment is None:
+        return None
+    key = instalment_key(row.id or 0, instalment.number, attempt)
+    return invoice.id or 0, instalment.outstanding_minor, key
