@@ -17,6 +17,7 @@ from hub.console.forms import text_field
 from hub.console.permissions import Perm
 from hub.console.web import render
 from hub.dunning.collection_tasks import TaskError, TaskOutcome
+from hub.dunning.instalments import plan_state
 from hub.dunning.payment_plans import PlanError
 from hub.dunning.policy import PolicyError
 from hub.dunning.report import dunning_summary
@@ -37,6 +38,7 @@ from hub.models import (
     DunningCaseStatus,
     DunningMessage,
     DunningPolicyRow,
+    Invoice,
     Member,
     PaymentPlanRow,
 )
@@ -119,7 +121,10 @@ def case_detail(
     ).all()  # fmt: skip
     messages = db.exec(select(DunningMessage).where(DunningMessage.case_id == case_id)).all()
     tasks = db.exec(select(CollectionTask).where(CollectionTask.case_id == case_id)).all()
-    plans = db.exec(select(PaymentPlanRow).where(PaymentPlanRow.case_id == case_id)).all()
+    rows = db.exec(select(PaymentPlanRow).where(PaymentPlanRow.case_id == case_id)).all()
+    invoice = db.get(Invoice, case.invoice_id)
+    assert invoice is not None
+    plans = [plan_state(db, row, invoice) for row in rows]  # what is paid of each, so far
     return render(
         request, "dunning/case.html", viewer=viewer, timezone=_timezone(db), case=case,
         actions=actions, messages=messages, tasks=tasks, plans=plans,
