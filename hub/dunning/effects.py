@@ -10,8 +10,10 @@ done, so they happen exactly once. Effects outside it carry the action's key:
   as ``request_key``: a billing charge attempt (``invoice:<id>:attempt:<n>``, the
   gateway's idempotency key) is recorded and committed before the gateway is called,
   and asking again finds it instead of charging twice.
-* **message** -- composed in the member's language with a fresh pay link, then sent by
-  SMTP (``Message-ID`` derived from the key) or by the SMS adapter (``Idempotency-Key``).
+* **message** -- composed in the member's language with a fresh pay link (and, unless it
+  is a legally required notice, an unsubscribe link), then sent by SMTP (``Message-ID``
+  derived from the key) or by the SMS adapter (``Idempotency-Key``). A marketing
+  message planned before the member unsubscribed is skipped.
 * **suspend** -- the subscription becomes ``suspended`` and the member's entitlement ends
   this morning (:func:`hub.billing.access.access_window`), so the gates refuse the card
   within a second, and gates cut off from the hub refuse it too.
@@ -52,7 +54,7 @@ from hub.dunning.actions import (
 )
 from hub.dunning.compose import MissingContact, Recipient, compose, deliver
 from hub.dunning.kinds import Outcome
-from hub.dunning.links import pay_links, tracker
+from hub.dunning.links import pay_links, tracker, unsubscribes
 from hub.dunning.mailer import MailDeliveryError, Mailer
 from hub.dunning.sms import OutboxSmsSender, SmsDeliveryError, SmsSender, WebhookSmsSender
 from hub.dunning.store import CaseContext
@@ -180,16 +182,23 @@ class Effectors:
     def message(self, session: Session, action: SendMessage, ctx: CaseContext) -> Effect:
         member = ctx.member
         recipient = Recipient(member.first_name, email=member.email, phone=member.phone)
+        if member.marketing_opt_out_at is not None and not action.legal_notice:
+            return Effect(Outcome.SKIPPED, error="the member unsubscribed from reminders")
+        unsubscribe_url = (
+            None if action.legal_notice else unsubscribes(self.settings).url(member.id or 0)
+        )
         rendered = compose(
             action,
             recipient=recipient,
             club_name=ctx.club_name,
             pay_links=pay_links(self.settings),
             tracker=tracker(self.settings),
+            unsubscribe_url=unsubscribe_url,
             now=self.clock.now(),
         )
         try:
-            provider_id = deliver(action, rendered, recipient, mailer=self.mailer, sms=self.sms)
+            provider_id = deliver(action, rendered, recipient, mailer=self.mailer, sms=self.sms,
+                                  unsubscribe_url=unsubscribe_url)  # fmt: skip
         except (MissingContact, ValueError) as err:  # no address, or not a usable one
             return Effect(Outcome.FAILED, error=str(err)[:500])
         except (MailDeliveryError, SmsDeliveryError) as err:

@@ -28,9 +28,10 @@ from hub.billing.run import open_session
 from hub.billing.sitetime import local_midnight, site_today
 from hub.core.config import Settings
 from hub.dunning.kinds import Tone
-from hub.dunning.links import pay_links
+from hub.dunning.links import pay_links, unsubscribes
 from hub.dunning.mailer import MailDeliveryError, Mailer, OutgoingEmail
 from hub.dunning.messages import MessageContext, render_message
+from hub.dunning.store import member_language
 from hub.models import (
     BillingProfile,
     DunningMessage,
@@ -88,7 +89,6 @@ def send_card_expiry_reminders(
                 )
             ).all()
             profile = session.get(BillingProfile, site.id)
-            language = profile.language if profile is not None else "en"
             club = (profile.legal_name if profile is not None else None) or site.name
             for sub in subs:
                 method = _charging_method(session, sub, gateway)
@@ -101,22 +101,25 @@ def send_card_expiry_reminders(
                     continue
                 member = session.get(Member, sub.member_id)
                 plan = session.get(Plan, sub.plan_id)
-                if member is None or plan is None:
-                    continue
+                if member is None or plan is None or member.marketing_opt_out_at is not None:
+                    continue  # a reminder, not a required notice: an opt-out stops it
                 link = pay_links(settings).url(
                     str(member.id), f"sub-{sub.id}", expires_at=now + timedelta(days=NOTICE_DAYS),
                     purpose="update_card",
                 )  # fmt: skip
                 ctx = MessageContext(
                     member_name=member.first_name, club_name=club, amount_minor=plan.price_minor,
-                    currency=plan.currency, language=language, timezone=site.timezone,
+                    currency=plan.currency, language=member_language(member, profile),
+                    timezone=site.timezone,
                     deadline=local_midnight(renewal, site.timezone), link=link,
+                    unsubscribe_url=unsubscribes(settings).url(member.id or 0),
                 )  # fmt: skip
                 message = render_message("card_expiring", Tone.POLITE, ctx)
                 try:
                     provider_id = mailer.send(
                         OutgoingEmail(to=member.email, subject=message.subject,
-                                      text=message.text, html=message.html, key=key)
+                                      text=message.text, html=message.html, key=key,
+                                      unsubscribe_url=unsubscribes(settings).url(member.id or 0))
                     )  # fmt: skip
                 except MailDeliveryError as err:
                     if not err.permanent:

@@ -10,9 +10,17 @@ policy never changes the rules for cases already running::
     policy = current_policy(session, "default", clock=clock)
     policy = save_policy(session, yaml_text, actor="user:3", clock=clock)   # version 2
 
+Segmentation rules (which policy a member gets) are kept the same way in
+``dunningsegments``, one YAML text per version; the shipped ``segments.yaml`` is
+version 1 and :func:`save_segmentation` stores an edit as the next one::
+
+    rules = current_segmentation(session, clock=clock)
+    save_segmentation(session, yaml_text, actor="user:3", clock=clock)        # version 2
+
 :func:`case_view` turns a ``dunningcase`` row into a :class:`hub.dunning.case.DunningCase`
-(member language and timezone from the site's billing profile, saved methods by id,
-contact channels from the member's email and phone) and :func:`history_of` turns its
+(the member's own language, else the site's billing profile's; the site's timezone;
+saved methods by id; contact channels from the member's email and phone; whether they
+unsubscribed from marketing) and :func:`history_of` turns its
 ``dunningaction`` rows into :class:`hub.dunning.case.HistoryEntry` items.
 """
 
@@ -20,7 +28,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
 from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -29,11 +36,17 @@ from sqlmodel import Session, col, select
 
 from gatehouse.clock import Clock
 from hub.billing.declines import DeclineReason
+from hub.billing.desk import amount_paid
 from hub.dunning.case import DunningCase as CoreCase
 from hub.dunning.case import HistoryEntry, PaymentMethod
 from hub.dunning.kinds import ActionKind, CaseStatus, Channel, Outcome
 from hub.dunning.policy import BUILTIN_POLICY_DIR, Policy, PolicyError, load_policy_text
-from hub.dunning.segments import MemberProfile, Segmentation, builtin_segmentation
+from hub.dunning.segments import (
+    BUILTIN_SEGMENTS,
+    MemberProfile,
+    Segmentation,
+    load_segmentation_text,
+)
 from hub.models import (
     AttemptStatus,
     BillingProfile,
@@ -41,6 +54,7 @@ from hub.models import (
     DunningAction,
     DunningCase,
     DunningPolicyRow,
+    DunningSegmentsRow,
     Invoice,
     Member,
     Payment,
@@ -56,10 +70,8 @@ from hub.models import (
 _policies: dict[tuple[str, int, str], Policy] = {}
 
 
-@cache
-def _shipped_segmentation() -> Segmentation:
-    """The shipped segmentation rules, read once per process."""
-    return builtin_segmentation()
+#: Parsed segmentation rules by (version, text).
+_segmentations: dict[tuple[int, str], Segmentation] = {}
 
 
 def _parsed(name: str, version: int, text: str) -> Policy:
@@ -182,6 +194,14 @@ class CaseContext:
     club_name: str
 
 
+def member_language(member: Member, profile: BillingProfile | None) -> str:
+    """The language to write to *member* in: their own choice (set in the member
+    portal), else the club's billing language, else English."""
+    if member.language:
+        return member.language
+    return profile.language if profile is not None else "en"
+
+
 def method_key(method_id: int) -> str:
     """A saved method's id as the core carries it (``'7'``)."""
     return str(method_id)
@@ -211,21 +231,24 @@ def case_view(session: Session, row: DunningCase, *, gateway: str) -> CaseContex
     ids = {m.method_id for m in saved}
     declined = method_key(row.declined_method_id) if row.declined_method_id else None
     channels = {Channel.EMAIL} | ({Channel.SMS} if member.phone else set())
+    # What is left to pay: part payments at the desk or instalments shrink it.
+    balance = invoice.total - amount_paid(session, invoice.id or 0)
     case = CoreCase(
         case_id=str(row.id),
         member_id=str(row.member_id),
         invoice_id=str(row.invoice_id),
-        amount_minor=row.amount_minor,
+        amount_minor=balance if balance > 0 else row.amount_minor,
         currency=row.currency,
         failed_at=row.failed_at,
         timezone=site.timezone,
-        language=profile.language if profile is not None else "en",
+        language=member_language(member, profile),
         payment_methods=saved,
         last_decline=DeclineReason(row.last_decline) if row.last_decline else None,
         declined_method_id=declined if declined in ids else None,
         status=CaseStatus(row.status),
         segment=row.segment or "standard",
         contact_channels=frozenset(channels),
+        marketing_opt_out=member.marketing_opt_out_at is not None,
     )
     name = (profile.legal_name if profile is not None else None) or site.name
     return CaseContext(row=row, case=case, member=member, site=site, club_name=name)
@@ -299,6 +322,58 @@ def member_profile(session: Session, row: DunningCase, *, now: datetime) -> Memb
     )
 
 
+def _seed_segmentation(session: Session, clock: Clock) -> None:
+    """Store the shipped rules as version 1 unless a version is stored."""
+    if session.exec(select(DunningSegmentsRow.version)).first() is not None:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert(DunningSegmentsRow)
+        .values(version=1, text=BUILTIN_SEGMENTS.read_text("utf-8"), created_by="shipped",
+                created_at=clock.now())
+        .on_conflict_do_nothing()
+    )  # fmt: skip
+
+
+def segmentation_versions(session: Session, *, clock: Clock) -> list[DunningSegmentsRow]:
+    """Every stored version of the segmentation rules, newest first (shipped one seeded)."""
+    _seed_segmentation(session, clock)
+    q = select(DunningSegmentsRow).order_by(col(DunningSegmentsRow.version).desc())
+    return list(session.exec(q).all())
+
+
+def _parsed_segmentation(row: DunningSegmentsRow) -> Segmentation:
+    found = _segmentations.get((row.version, row.text))
+    if found is None:
+        found = load_segmentation_text(row.text, source=f"segments v{row.version}")
+        _segmentations[(row.version, row.text)] = found
+    return found
+
+
+def current_segmentation(session: Session, *, clock: Clock) -> Segmentation:
+    """The newest stored segmentation rules."""
+    return _parsed_segmentation(segmentation_versions(session, clock=clock)[0])
+
+
+def save_segmentation(session: Session, text: str, *, actor: str, clock: Clock) -> int:
+    """Validate *text* and store it as the next version of the rules; returns it.
+
+    Every policy a rule names must exist (shipped or stored). Cases already running
+    keep the segment and policy they were given.
+
+    :raises PolicyError: listing every problem.
+    """
+    known = {r.name for r in policy_versions(session, clock=clock)}
+    load_segmentation_text(text, source="segments", policies=known)
+    newest = segmentation_versions(session, clock=clock)[0].version
+    session.add(
+        DunningSegmentsRow(version=newest + 1, text=text, created_by=actor, created_at=clock.now())
+    )
+    session.flush()
+    return newest + 1
+
+
 def choose_policy(
     session: Session,
     row: DunningCase,
@@ -308,7 +383,7 @@ def choose_policy(
 ) -> Policy:
     """Pick the case's segment and policy (first time only) and remember them on the row."""
     if row.policy_name is None:
-        rules = segmentation or _shipped_segmentation()
+        rules = segmentation or current_segmentation(session, clock=clock)
         now = clock.now()
         profile = member_profile(session, row, now=now)
         try:

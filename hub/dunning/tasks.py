@@ -19,10 +19,11 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from gatehouse.clock import Clock
+from hub.billing.desk import amount_paid
 from hub.dunning import collection_tasks as core
 from hub.dunning.kinds import TaskKind
 from hub.dunning.payment_plans import PlanError, make_plan
-from hub.models import CollectionTask, DunningCase, PaymentPlanRow
+from hub.models import CollectionTask, DunningCase, Invoice, PaymentPlanRow
 
 #: What :func:`change_task` can do.
 TASK_ACTIONS = ("assign", "note", "promise", "close")
@@ -125,16 +126,23 @@ def create_payment_plan(
     first_due: date,
     actor: str,
     clock: Clock,
+    every_days: int | None = None,
 ) -> PaymentPlanRow:
-    """Split what the case's member owes into *count* monthly instalments from
+    """Split what the case's member still owes into *count* monthly instalments from
     *first_due* (exact: they sum to the amount, see :func:`hub.dunning.payment_plans.make_plan`).
 
+    :param every_days: days between instalments instead of a month.
     :raises PlanError: a count that does not fit the amount, or a first date in the past.
     """
     if first_due < clock.now().date():
         raise PlanError(f"the first instalment cannot be due in the past ({first_due})")
-    plan = make_plan(plan_id=f"case-{case.id}", balance_minor=case.amount_minor,
-                     currency=case.currency, count=count, first_due=first_due)  # fmt: skip
+    invoice = session.get(Invoice, case.invoice_id)
+    balance = case.amount_minor
+    if invoice is not None:  # what is left after any part payments
+        balance = invoice.total - amount_paid(session, case.invoice_id)
+    plan = make_plan(plan_id=f"case-{case.id}", balance_minor=balance,
+                     currency=case.currency, count=count, first_due=first_due,
+                     every_days=every_days)  # fmt: skip
     row = PaymentPlanRow(
         case_id=case.id or 0,
         member_id=case.member_id,

@@ -29,7 +29,9 @@ own (``gatehouse hub dunning run``). Each round has two phases:
    worker). The case is planned again at once (a retry's answer may allow the day's
    messages).
 
-Rounds repeat until nothing new is planned or done.
+Rounds repeat until nothing new is planned or done. A case under a payment plan is not
+planned at all: its instalments are charged on their dates instead
+(:mod:`hub.dunning.instalments`), until the plan is paid or broken.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from hub.core.config import Settings
 from hub.dunning.actions import Action, action_from_dict, action_to_dict
 from hub.dunning.effects import Effect, Effectors, sms_sender
 from hub.dunning.engine import advance, next_wakeup
+from hub.dunning.instalments import active_plan, charge_due_instalments
 from hub.dunning.kinds import Outcome
 from hub.dunning.mailer import Mailer
 from hub.dunning.sms import SmsSender
@@ -125,6 +128,10 @@ def plan_cases(
     insert = pg_insert if _is_pg(session) else sqlite_insert
     recorded = 0
     for row in rows:
+        if active_plan(session, row) is not None:
+            row.next_run_at = now + RECHECK  # the payment plan drives the case now
+            session.add(row)
+            continue
         policy = choose_policy(session, row, clock=clock)
         ctx = case_view(session, row, gateway=gateway)
         history = history_of(session, row)
@@ -258,6 +265,8 @@ def run_dunning(
     with open_session(engine, settings) as session:
         seed_shipped_policies(session, clock=clock)
         session.commit()
+    if case_ids is None:
+        charge_due_instalments(engine=engine, settings=settings, clock=clock, gateway=gateway)
     for _ in range(max_rounds):
         planned = 0
         after = 0

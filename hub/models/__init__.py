@@ -56,6 +56,7 @@ from hub.models.dunning import (
     DunningAction,
     DunningMessage,
     DunningPolicyRow,
+    DunningSegmentsRow,
     PaymentPlanRow,
 )
 from hub.models.dunning_case import DunningCase, DunningCaseStatus
@@ -88,6 +89,7 @@ __all__ = [
     "DunningMessage",
     "DunningPolicyRow",
     "PaymentPlanRow",
+    "DunningSegmentsRow",
     "AclChange",
     "AclEntry",
     "AttemptStatus",

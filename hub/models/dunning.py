@@ -13,6 +13,8 @@ payment plans and the policies themselves.
   as JSON, in minor units).
 * :class:`DunningPolicyRow` -- a policy's YAML per (name, version); the shipped files are
   loaded on first use and an edit stores a new version (open cases keep theirs).
+* :class:`DunningSegmentsRow` -- the segmentation rules' YAML per version, the same way
+  (the shipped ``segments.yaml`` is version 1).
 """
 
 from __future__ import annotations
@@ -135,6 +137,16 @@ class DunningPolicyRow(SQLModel, table=True):
 
     __tablename__ = "dunningpolicy"
     name: str = Field(primary_key=True, max_length=40)
+    version: int = Field(primary_key=True)
+    text: str = Field(sa_type=Text)
+    created_by: str = Field(max_length=120)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class DunningSegmentsRow(SQLModel, table=True):
+    """One version of the segmentation rules, as YAML text (validated before it is stored)."""
+
+    __tablename__ = "dunningsegments"
     version: int = Field(primary_key=True)
     text: str = Field(sa_type=Text)
     created_by: str = Field(max_length=120)

@@ -1,51 +1,29 @@
-"""Paying an open invoice from the portal, through billing's own charging and settlement.
+"""Paying an open invoice from the portal: the portal's door to the one pay path.
 
-:func:`pay_open_invoice` asks :func:`hub.billing.collect.collect_invoice` to charge the
-invoice with the member's chosen saved method.  That records the charge attempt and its
-idempotency key (``invoice:<id>:attempt:<n>``) and commits it *before* the gateway is
-called; a success goes through :func:`hub.billing.outcomes.settle_paid` -- the invoice
-is paid, ``paid_through`` moves, the entitlement is extended, the gates are told, and
-an open dunning case closes::
+:func:`pay_open_invoice` is :func:`hub.billing.paying.pay_invoice` for a signed-in
+member (or a pay link's member) who chose a saved method on the pay form::
 
     outcome = pay_open_invoice(engine=engine, settings=settings, clock=clock,
                                gateway=gateway, invoice_id=41, payment_method_id=3,
-                               request_key="portal:41:Xy12...")
+                               request_key="portal:41:Xy12...", member_id=7)
     outcome.status           # "paid", "declined", "requires_action", "pending", ...
 
 *request_key* is the pay form's own one-time key: the same form sent twice (a double
-click, a reload) finds the attempt already recorded instead of charging again.
+click, a reload) finds the attempt already recorded instead of charging again. While
+another charge of the invoice is in flight nothing new is sent (``pending``), and a
+card typed into the form just now (``default_if_paid``) becomes the default once it pays.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
 
 from gatehouse.clock import Clock
-from hub.billing.collect import collect_invoice
-from hub.billing.desk import InvoiceActionRefused, charge_in_flight
 from hub.billing.gateway import PaymentGateway
-from hub.billing.run import open_session
+from hub.billing.paying import PayOutcome, pay_invoice
 from hub.core.config import Settings
-from hub.models import AttemptStatus, ChargeAttempt, Invoice, InvoiceStatus
 
-
-@dataclass(frozen=True)
-class PayOutcome:
-    """How paying ended.
-
-    :param status: ``paid``; ``declined`` (see *decline_reason*); ``requires_action``
-        (the bank wants the member to confirm; another card works now); ``pending``
-        (the processor's answer is not known yet -- the charge is retried with the same
-        key, never doubled); ``refused`` (the invoice is not payable now: *detail* says
-        why).
-    """
-
-    status: str
-    decline_reason: str | None = None
-    detail: str | None = None
+__all__ = ["PayOutcome", "pay_open_invoice"]
 
 
 def pay_open_invoice(
@@ -58,43 +36,12 @@ def pay_open_invoice(
     payment_method_id: int,
     request_key: str | None = None,
     actor: str = "portal",
+    member_id: int | None = None,
+    default_if_paid: bool = False,
 ) -> PayOutcome:
-    """Charge open invoice *invoice_id* with saved method *payment_method_id* now.
-
-    While another charge of the invoice is in flight (the billing run's, or a dunning
-    retry's) nothing new is sent: the answer is ``pending``.
-    """
-    with open_session(engine, settings) as session:
-        known = request_key is not None and (
-            session.exec(
-                select(ChargeAttempt.id).where(ChargeAttempt.request_key == request_key)
-            ).first()
-            is not None
-        )
-        if not known and charge_in_flight(session, invoice_id):
-            return PayOutcome("pending")
-    refused: str | None = None
-    try:
-        collect_invoice(
-            engine=engine, settings=settings, clock=clock, gateway=gateway,
-            invoice_id=invoice_id, payment_method_id=payment_method_id,
-            request_key=request_key, actor=actor,
-        )  # fmt: skip
-    except InvoiceActionRefused as err:
-        refused = str(err)
-    with open_session(engine, settings) as session:
-        invoice = session.get(Invoice, invoice_id)
-        if invoice is not None and invoice.status == InvoiceStatus.PAID.value:
-            return PayOutcome("paid")
-        if refused is not None:
-            return PayOutcome("refused", detail=refused)
-        last = session.exec(
-            select(ChargeAttempt)
-            .where(ChargeAttempt.invoice_id == invoice_id)
-            .order_by(col(ChargeAttempt.attempt).desc())
-        ).first()
-    if last is None or last.status == AttemptStatus.PENDING.value:
-        return PayOutcome("pending")
-    if last.status == AttemptStatus.REQUIRES_ACTION.value:
-        return PayOutcome("requires_action", last.decline_reason)
-    return PayOutcome("declined", last.decline_reason, last.raw_message)
+    """Charge open invoice *invoice_id* with saved method *payment_method_id* now."""
+    return pay_invoice(
+        engine=engine, settings=settings, clock=clock, gateway=gateway,
+        invoice_id=invoice_id, member_id=member_id, payment_method_id=payment_method_id,
+        default_if_paid=default_if_paid, request_key=request_key, actor=actor,
+    )  # fmt: skip

@@ -29,6 +29,7 @@ EXPECTED = {
     "invoicecounter", "invoiceline", "chargeattempt", "payment", "refund", "dispute",
     "webhookevent", "dunningcase", "clockstate",
     "dunningaction", "dunningmessage", "collectiontask", "paymentplan", "dunningpolicy",
+    "dunningsegments",
     "portallink", "portalsession", "freezerequest",
     "usageplan", "usagepass", "usagerecord", "usagesite",
 }  # fmt: skip

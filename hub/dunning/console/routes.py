@@ -17,10 +17,18 @@ from hub.console.forms import text_field
 from hub.console.permissions import Perm
 from hub.console.web import render
 from hub.dunning.collection_tasks import TaskError, TaskOutcome
+from hub.dunning.instalments import plan_state
 from hub.dunning.payment_plans import PlanError
 from hub.dunning.policy import PolicyError
 from hub.dunning.report import dunning_summary
-from hub.dunning.store import current_policy, policy_versions, save_policy
+from hub.dunning.store import (
+    current_policy,
+    current_segmentation,
+    policy_versions,
+    save_policy,
+    save_segmentation,
+    segmentation_versions,
+)
 from hub.dunning.tasks import change_task, create_payment_plan, task_queue
 from hub.models import (
     ActionStatus,
@@ -30,6 +38,7 @@ from hub.models import (
     DunningCaseStatus,
     DunningMessage,
     DunningPolicyRow,
+    Invoice,
     Member,
     PaymentPlanRow,
 )
@@ -112,7 +121,10 @@ def case_detail(
     ).all()  # fmt: skip
     messages = db.exec(select(DunningMessage).where(DunningMessage.case_id == case_id)).all()
     tasks = db.exec(select(CollectionTask).where(CollectionTask.case_id == case_id)).all()
-    plans = db.exec(select(PaymentPlanRow).where(PaymentPlanRow.case_id == case_id)).all()
+    rows = db.exec(select(PaymentPlanRow).where(PaymentPlanRow.case_id == case_id)).all()
+    invoice = db.get(Invoice, case.invoice_id)
+    assert invoice is not None
+    plans = [plan_state(db, row, invoice) for row in rows]  # what is paid of each, so far
     return render(
         request, "dunning/case.html", viewer=viewer, timezone=_timezone(db), case=case,
         actions=actions, messages=messages, tasks=tasks, plans=plans,
@@ -190,6 +202,8 @@ def _policies_page(
     *,
     problems: list[str] | None = None,
     text: str = "",
+    segment_problems: list[str] | None = None,
+    segment_text: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
     clock = request.app.state.clock
@@ -199,9 +213,14 @@ def _policies_page(
     for row in versions:
         newest.setdefault(row.name, row)
     parsed = {name: current_policy(db, name, clock=clock) for name in newest}
+    segment_versions = segmentation_versions(db, clock=clock)
+    rules = current_segmentation(db, clock=clock)
+    db.commit()
     return render(
         request, "dunning/policies.html", viewer=viewer, timezone=_timezone(db),
         versions=versions, newest=newest, parsed=parsed, problems=problems or [], text=text,
+        segment_versions=segment_versions, rules=rules,
+        segment_problems=segment_problems or [], segment_text=segment_text,
         status_code=status_code,
     )  # fmt: skip
 
@@ -228,4 +247,23 @@ def policy_save(
     db.commit()
     return RedirectResponse(
         f"/console/dunning/policies?msg=policy_saved#policy-{saved.name}", status_code=303
+    )
+
+
+@router.post("/policies/segments", response_model=None)
+def segments_save(
+    request: Request, db: SessionDep, form: FormDep, viewer: BillingManager
+) -> Response:
+    """Store edited segmentation rules as their next version (running cases keep their
+    segment and policy)."""
+    text = text_field(form, "text", 20000)
+    try:
+        save_segmentation(db, text, actor=viewer.actor, clock=request.app.state.clock)
+    except PolicyError as err:
+        db.rollback()
+        return _policies_page(request, db, viewer, segment_problems=err.problems,
+                              segment_text=text, status_code=422)  # fmt: skip
+    db.commit()
+    return RedirectResponse(
+        "/console/dunning/policies?msg=segments_saved#segments", status_code=303
     )

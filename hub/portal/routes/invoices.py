@@ -90,7 +90,7 @@ def invoice_pay(
         return RedirectResponse(f"/portal/invoices/{invoice.id}?msg=nothing_due", status_code=303)
     attempt = pay(request, db, member=viewer.member, invoice=invoice, form=form,
                   actor=viewer.actor)  # fmt: skip
-    if attempt.outcome is not None and attempt.outcome.status == "paid":
+    if attempt.outcome is not None and attempt.outcome.paid:
         return RedirectResponse(f"/portal/invoices/{invoice.id}?msg=paid", status_code=303)
     db.expire_all()
     fresh = db.get(Invoice, invoice.id)

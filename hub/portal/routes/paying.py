@@ -17,7 +17,6 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from hub.billing.gateway import PaymentGateway, PaymentMethodRefused
-from hub.billing.methods import make_default
 from hub.billing.services import billing_services
 from hub.console.forms import int_param, text_field
 from hub.console.i18n import Translator
@@ -55,7 +54,7 @@ class PayAttempt:
 
     def alert(self, t: Translator) -> str:
         """The message shown above the form for an outcome other than ``paid``."""
-        if self.outcome is None or self.outcome.status == "paid":
+        if self.outcome is None or self.outcome.paid:
             return ""
         if self.outcome.status == "declined":
             key = f"portal.pay.declined.{self.outcome.decline_reason}"
@@ -135,9 +134,7 @@ def pay(
     outcome = pay_open_invoice(
         engine=app.state.engine, settings=app.state.settings, clock=app.state.clock,
         gateway=gateway, invoice_id=invoice.id or 0, payment_method_id=pm.id or 0,
-        request_key=f"portal:{invoice.id}:{pay_key}", actor=actor,
+        request_key=f"portal:{invoice.id}:{pay_key}", actor=actor, member_id=member.id,
+        default_if_paid=choice == "new",  # the card that just worked is the one to renew with
     )  # fmt: skip
-    if choice == "new" and outcome.status == "paid" and not pm.is_default:
-        make_default(db, method=pm)  # the card that just worked is the one to renew with
-        db.commit()
     return PayAttempt(outcome=outcome, values=values)

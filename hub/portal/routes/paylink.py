@@ -127,7 +127,7 @@ def pay_by_link(request: Request, db: SessionDep, form: FormDep, token: str) -> 
     if invoice.status not in PAYABLE:
         return RedirectResponse(f"/portal/pay/{token}?msg=nothing_due", status_code=303)
     attempt = pay(request, db, member=member, invoice=invoice, form=form, actor=actor)
-    if attempt.outcome is not None and attempt.outcome.status == "paid":
+    if attempt.outcome is not None and attempt.outcome.paid:
         return RedirectResponse(f"/portal/pay/{token}?msg=paid", status_code=303)
     db.expire_all()
     fresh = db.get(Invoice, invoice.id)

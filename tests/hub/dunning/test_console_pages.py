@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from hub.billing.desk import pay_at_desk
 from hub.billing.run import run_billing
 from hub.dunning.console import HERE
 from hub.dunning.mailer import FolderMailer
@@ -70,6 +71,12 @@ def test_queue_case_tasks_and_policies(console: Console, tmp_path: Path) -> None
     with console.session() as s:
         (plan,) = s.exec(select(PaymentPlanRow)).all()
     assert [i["amount_minor"] for i in plan.instalments] == [35667, 35667, 35666]
+    with console.session() as s:  # a part payment at the desk fills the first instalment
+        pay_at_desk(s, invoice_id=case.invoice_id, method="cash", clock=console.clock,
+                    actor="desk", amount=10_000)  # fmt: skip
+        s.commit()
+    shown = manager.get(f"/console/dunning/cases/{case.id}").text
+    assert "THB 356.67 (paid THB 100.00)" in shown
     past = {"csrf_token": csrf, "count": "3", "first_due": "2000-01-01"}
     refused = manager.post(f"/console/dunning/cases/{case.id}/plan", data=past)
     assert refused.headers["location"].endswith("msg=plan_refused")
