@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STUBS := typings/esp32/.installed typings/rp2/.installed
 
-.PHONY: demo test test-all test-faults lint format clean
+.PHONY: demo test test-all test-faults lint format clean audit
 
 demo: $(VENV)/.demo-installed
 	$(BIN)/gatehouse demo
@@ -14,6 +14,14 @@ test: $(VENV)/.test-installed $(STUBS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q -m "not slow and not faults"
+	$(BIN)/python scripts/audit_deps.py $(AUDIT_ACCEPT)
+
+# Known vulnerabilities in the installed dependencies (PyPI's data); fails when unreachable.
+# amqtt pins websockets and schemathesis pins jsonschema-rs below their latest releases, for
+# which PyPI serves no vulnerability data: listed as NOT AUDITED on every run, not failing.
+AUDIT_ACCEPT := --accept-unaudited websockets --accept-unaudited jsonschema-rs
+audit: $(VENV)/.test-installed
+	$(BIN)/python scripts/audit_deps.py $(AUDIT_ACCEPT)
 
 test-all: $(VENV)/.test-installed $(STUBS)
 	@scripts/setup-system.sh chromium
@@ -37,7 +45,7 @@ format: $(VENV)/.test-installed
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Gatehouse needs Python 3.11+")'
 	$(PYTHON) -m venv $(VENV) || { [ "$$(id -u)" = 0 ] && apt-get install -y -q python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); }
-	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q --upgrade pip setuptools
 
 $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[demo]'

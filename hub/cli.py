@@ -6,6 +6,8 @@
     gatehouse hub create-user --email a@b.co --name "Ana" --role owner
     gatehouse hub gate add --site club1 --door "Front door" --kind pi
     gatehouse hub broker-config --out /etc/mosquitto/gatehouse
+    gatehouse hub broker-config --out DIR --tls --cert broker.crt --key broker.key
+    gatehouse hub gate rotate-key --site club1 --gate front-door
     gatehouse hub serve --port 8000             # API + MQTT service
 
 Settings come from ``GATEHOUSE_*`` variables (see :mod:`hub.core.config`).
@@ -122,23 +124,84 @@ def gate_add(
     typer.echo("re-run `gatehouse hub broker-config` so the broker knows the new gate")
 
 
+@gate_app.command("rotate-key")
+def gate_rotate_key(
+    site: str = typer.Option(..., "--site", help="site slug"),
+    gate: str = typer.Option(..., "--gate", help="gate id"),
+    overlap: int = typer.Option(3600, help="seconds both keys are accepted"),
+    send: bool = typer.Option(True, help="send the rekey command to the broker now"),
+) -> None:
+    """Give a gate a new HMAC key, sent sealed under its old one; no downtime."""
+    from hub.access.keys import box_of
+    from hub.mqtt.oneshot import publish_once
+    from hub.services.key_rotation import RotationInProgress, rotate_gate_key
+    from protocol import envelope, topics
+
+    settings = get_settings()
+    with _session() as s:
+        row = s.exec(
+            select(Gate)
+            .join(Site, Site.id == Gate.site_id)  # type: ignore[arg-type]
+            .where(Site.slug == site, Gate.slug == gate)
+        ).first()
+        if row is None:
+            raise typer.BadParameter(f"no gate {gate!r} at {site}")
+        from hub.clock.manual import clock_for
+
+        try:
+            body = rotate_gate_key(
+                s, gate_id=row.id or 0, clock=clock_for(settings), actor="cli", overlap_s=overlap
+            )
+        except (RotationInProgress, ValueError) as err:
+            raise typer.BadParameter(str(err)) from None
+        s.commit()
+        old = box_of(s).open(row.prev_key_enc or "")
+        until = row.prev_key_until
+    typer.echo(f"gate {site}/{gate}: key {row.prev_key_id} -> {row.key_id}, both until {until}")
+    if send:
+        publish_once(settings, topics.down(site, gate, "cmd"), envelope.seal_json(old, body))
+        typer.echo("rekey command sent")
+
+
 @app.command("broker-config")
 def broker_config(
     out: Annotated[Path, typer.Option("--out", help="folder for mosquitto.conf, passwd, acl")],
-    listen: str = typer.Option("0.0.0.0:1883", help="HOST:PORT the broker listens on"),
+    listen: str | None = typer.Option(
+        None, help="HOST:PORT the broker listens on (default 0.0.0.0:1883, TLS 0.0.0.0:8883)"
+    ),
     run_as: str = typer.Option("mosquitto", help="system user the broker runs as"),
+    tls: bool = typer.Option(False, "--tls", help="one TLS listener only (production)"),
+    cert: Annotated[Path | None, typer.Option(help="broker certificate (PEM), --tls")] = None,
+    key: Annotated[Path | None, typer.Option(help="broker private key (PEM), --tls")] = None,
+    client_ca: Annotated[
+        Path | None, typer.Option(help="CA signing gate client certificates")
+    ] = None,
+    require_client_cert: bool = typer.Option(
+        False, help="also demand a client certificate from --client-ca"
+    ),
 ) -> None:
     """Write a Mosquitto config, password file and ACL for the hub and every gate."""
-    from hub.broker import BrokerConfigError, write_broker_config
+    from hub.broker import BrokerConfigError, TlsFiles, write_broker_config
 
+    files = None
+    if tls:
+        if cert is None or key is None:
+            raise typer.BadParameter("--tls needs --cert and --key")
+        files = TlsFiles(
+            cert=str(cert.resolve()),
+            key=str(key.resolve()),
+            client_ca=str(client_ca.resolve()) if client_ca else None,
+            require_client_cert=require_client_cert,
+        )
+    listen = listen or ("0.0.0.0:8883" if tls else "0.0.0.0:1883")
     with _session() as s:
         try:
             conf = write_broker_config(
-                out, session=s, settings=get_settings(), listen=listen, run_as=run_as
+                out, session=s, settings=get_settings(), listen=listen, run_as=run_as, tls=files
             )
         except BrokerConfigError as err:
             raise typer.BadParameter(str(err)) from None
-    typer.echo(f"wrote {conf}; run: mosquitto -c {conf}")
+    typer.echo(f"wrote {conf}{' (TLS only)' if tls else ''}; run: mosquitto -c {conf}")
 
 
 @app.command()

@@ -22,6 +22,7 @@ Modules:
 * :mod:`protocol.delta` — version N to M changes to a list.
 * :mod:`protocol.messages` — hello, status, check-in batch, ack and command bodies.
 * :mod:`protocol.downlink` — what a gate runs on every message it receives.
+* :mod:`protocol.rekey` — a new gate key sealed under the old one (key rotation).
 """
 
 PROTOCOL_VERSION = 1

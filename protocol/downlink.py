@@ -17,11 +17,19 @@ so they refuse exactly the same things::
 
 Events: ``("manifest", obj)``, ``("chunk", records)`` (``None`` for a duplicate chunk),
 ``("delta", (version, add, delete))``, ``("cmd", obj)``, ``("ack", seq)``.
+
+A ``rekey`` command hands the gate a new key (:mod:`protocol.rekey`): after the gate has
+saved it, :meth:`Downlink.rotate` makes it the key to seal with and keeps the old one
+until the overlap ends; from then on only the new key opens anything::
+
+    new = link.rekey_key(cmd["args"])       # opened with the key it was sealed under
+    save(new, link.key.key, cmd["args"]["until"])   # atomically, before switching
+    link.rotate(new, cmd["args"]["until"])
 """
 
 from protocol import delta as deltas
-from protocol import envelope, freshness, messages, snapshot
-from protocol.errors import Malformed, ProtocolError, Stale, WrongGate
+from protocol import envelope, freshness, messages, rekey, snapshot
+from protocol.errors import Malformed, ProtocolError, Stale, WrongGate, WrongKey
 from protocol.mac import as_key
 
 CMD_MAX_AGE = 300
@@ -36,10 +44,15 @@ class Downlink:
     :param int version: access-list version in force (0 = none).
     :param int last_cmd: number of the last command accepted.
     :param int limit: largest payload accepted, in bytes.
+    :param until: while two keys are held, the time after which only the first is
+        accepted (``None``: all of them, until :meth:`rotate` says otherwise).
     """
 
-    def __init__(self, key, gate, sid, version=0, last_cmd=0, limit=envelope.MAX_PAYLOAD):
+    def __init__(
+        self, key, gate, sid, version=0, last_cmd=0, limit=envelope.MAX_PAYLOAD, until=None
+    ):
         self.keys = [as_key(k) for k in key] if isinstance(key, (list, tuple)) else [as_key(key)]
+        self.until = until
         self.gate = gate
         self.sid = sid
         self.version = version
@@ -48,6 +61,40 @@ class Downlink:
         self.want_snapshot = version == 0
         self.assembly = None
         self.rejected = {}
+
+    @property
+    def key(self):
+        """The key to seal with (the newest held), a :class:`~protocol.mac.MacKey`."""
+        return self.keys[0]
+
+    def expire(self, now):
+        """Forget the old key once *now* has reached the end of the overlap."""
+        if self.until is not None and now is not None and now >= self.until:
+            self.keys = self.keys[:1]
+            self.until = None
+
+    def rekey_key(self, args):
+        """The new key in a ``rekey`` command's *args*, opened with the key it names.
+
+        Raises a :class:`~protocol.errors.ProtocolError` (for the caller to count) if no
+        key held here can open it.
+        """
+        for k in self.keys:
+            if k.kid.decode() == args.get("from"):
+                return rekey.open_args(k, args)
+        raise WrongKey("rekey sealed under a key not held here")
+
+    def rotate(self, new, until):
+        """Seal with *new* from now on; accept the current key too until *until*.
+
+        Returns ``False`` (and changes nothing) when *new* is already the key in use.
+        """
+        new = as_key(new)
+        if new.kid == self.keys[0].kid:
+            return False
+        self.keys = [new, self.keys[0]]
+        self.until = until
+        return True
 
     def count(self, code):
         """Add one rejection of kind *code*."""
@@ -62,6 +109,7 @@ class Downlink:
             raise
 
     def _open(self, kind, payload, now):
+        self.expire(now)
         body = envelope.open(self.keys, payload, self.limit)
         if kind == "acl" and snapshot.is_chunk(body):
             if self.assembly is None:

@@ -17,7 +17,7 @@ from protocol.errors import Malformed
 CI_UNTRUSTED_CLOCK = const(1)
 CI_OFFLINE = const(2)
 MAX_BATCH = const(500)
-COMMANDS = ("unlock", "enroll", "resync", "time")
+COMMANDS = ("unlock", "enroll", "resync", "time", "rekey")
 _HEXCH = "0123456789abcdef"
 
 
@@ -183,6 +183,10 @@ def parse_command(obj):
         raise Malformed("args must be an object")
     if obj["op"] == "time":
         _uint(obj["args"], "now")
+    elif obj["op"] == "rekey":
+        from protocol.rekey import check_args
+
+        check_args(obj["args"])
     return obj
 
 

@@ -18,6 +18,7 @@ import time
 
 from clock import Clock
 from hublink import HubLink
+from meter import Meter
 from micropython import const
 from outbox import Outbox
 from state import State
@@ -25,12 +26,14 @@ from store import Store
 
 from protocol import messages
 from protocol.cardkey import card_key
-from protocol.decision import NO_LIST, REASONS, REMOTE, decide
+from protocol.decision import GRANTED, NO_LIST, REASONS, REMOTE, decide
 from protocol.errors import ProtocolError
 from protocol.mac import MacKey
+from protocol.metering import reentry_until, visits_left
 from protocol.schedule import Schedules
 
 _PASSBACK_SLOTS = const(32)
+_METERED = const(4)
 
 
 class Gate:
@@ -50,6 +53,7 @@ class Gate:
         self.store = Store(root, verify=cfg.get("verify_list", True))
         self.outbox = Outbox(root, cfg.get("outbox_capacity", 4096))
         self.state = State(root)
+        self.meter = Meter(root)
         self.clock = Clock()
         self.clock.raise_floor(max(self.store.issued, self.state.time))
         self.schedules = self._load_schedules()
@@ -63,7 +67,11 @@ class Gate:
         self._last_uid = None
         self._last_seen = 0
         self._admits = {}
-        self.hub = HubLink(self, cfg, MacKey(binascii.unhexlify(cfg["gate_key"])))
+        st = self.state
+        keys = [MacKey(binascii.unhexlify(st.key or cfg["gate_key"]))]
+        if st.key and st.old:
+            keys.append(MacKey(binascii.unhexlify(st.old)))
+        self.hub = HubLink(self, cfg, keys, st.until)
         self.log(
             "boot sid=%s v=%d n=%d acked=%d last=%d torn=%d discarded=%d"
             % (
@@ -132,17 +140,29 @@ class Gate:
             self._enroll_until = None
         key = card_key(self.card_secret, uid)
         now, trusted = self.clock.now(now_ms)
+        rflags = 0
         if self.store.version == 0:
             allow, reason = False, NO_LIST
         else:
             last = self._admits.get(key) if self.passback_s else None
+            rec = self.store.find(key)
+            left = until = None
+            if rec is not None:
+                rflags = rec[15]
+            if rflags & _METERED:
+                # visits left after those admitted here since the record was made
+                used, start = self.meter.get(key)
+                left = visits_left(rflags, used)
+                until = reentry_until(start, rflags, self.meter.reentry_s, self.schedules)
             allow, reason = decide(
-                self.store.find(key), now, self.zone, self.schedules, last, self.passback_s
+                rec, now, self.zone, self.schedules, last, self.passback_s, left, until
             )
         flags = 0 if trusted else messages.CI_UNTRUSTED_CLOCK
         if not self.hub.connected:
             flags |= messages.CI_OFFLINE
         seq = self.outbox.append(now, key, reason, self.store.version, flags)
+        if reason == GRANTED and rflags & _METERED:
+            self.meter.visit(key, now, seq)
         if allow:
             self.door.grant(now_ms)
             if self.passback_s:

@@ -94,6 +94,8 @@ def status_line(g):
             "grants": g.door.grants,
             "denials": g.door.denials,
             "clock": g.clock.unix(),
+            "meter": g.meter.cards,
+            "reentry": g.meter.reentry_s,
         }
     )
 
@@ -122,6 +124,9 @@ class Host:
             self._tap_until = time.ticks_add(time.ticks_ms(), 2000)
         elif op == "present" and len(parts) == 2:
             self.card.present(binascii.unhexlify(parts[1]))
+        elif op == "clock" and len(parts) == 2:
+            # the gate's clock jumps to unix time N (a day passing, offline)
+            self.g.clock.set(int(parts[1]))
         elif op == "remove":
             self.card.remove()
         elif op == "status":

@@ -22,6 +22,7 @@ from store import StoreError
 from protocol import envelope, messages, snapshot, topics
 from protocol.downlink import Downlink
 from protocol.errors import ProtocolError
+from protocol.metering import check_window
 
 FW = "gatehouse-mpy/0.1"
 _HELLO_GAP_MS = const(5000)
@@ -82,12 +83,13 @@ class HubLink:
     # gate: the Gate whose store, outbox, clock, state and door this link serves.
     # cfg: the gate's config (site, gate, mqtt, gate_key, mtu, timings).
 
-    def __init__(self, gate, cfg, key):
+    def __init__(self, gate, cfg, key, until=None):
+        # key: the gate's MacKey, or [new, old] while a rotation's overlap runs (until).
         self.g = gate
+        self._reentry = 0  # the re-entry window of the snapshot being received
         self.log = gate.log
         self.site = cfg["site"]
         self.gate_id = cfg["gate"]
-        self.key = key
         self.mtu = cfg.get("mtu", 4096)
         self.status_ms = cfg.get("status_s", 60) * 1000
         self.save_time_ms = cfg.get("save_time_s", 1800) * 1000
@@ -100,6 +102,7 @@ class HubLink:
             version=gate.store.version,
             last_cmd=gate.state.last_cmd,
             limit=self.mtu,
+            until=until,
         )
         self.topic = {}
         for kind in topics.UP_KINDS:
@@ -126,6 +129,11 @@ class HubLink:
         self._time_saved_at = now
         self._hello_at = None
         self._hello_due = False
+
+    @property
+    def key(self):
+        # The key to seal with: the newest held (a rekey command changes it).
+        return self.link.key
 
     @property
     def connected(self):
@@ -169,6 +177,10 @@ class HubLink:
 
     def _handle(self, event, value):
         if event == "manifest":
+            try:
+                self._reentry = check_window(value.get("reentry"))
+            except ProtocolError:
+                self._reentry = 0
             self.g.store.begin(value)
             self.log("manifest v=%d n=%d chunks=%d" % (value["v"], value["n"], value["chunks"]))
         elif event == "chunk":
@@ -181,6 +193,8 @@ class HubLink:
                 return
             version, add, delete = value
             self.g.store.apply_delta(version, add, delete)
+            keys = [binascii.hexlify(r[:8]).decode() for r in add]
+            self.g.meter.refresh(keys, self.g.outbox.acked)
             self._applied("delta")
         elif event == "cmd":
             self._command(value)
@@ -203,6 +217,7 @@ class HubLink:
             self.log("snapshot refused: %s" % (err,))
             self._abandon()
             return
+        self.g.meter.refresh(None, self.g.outbox.acked, self._reentry)
         self._applied("snapshot")
 
     def _abandon(self):
@@ -233,6 +248,23 @@ class HubLink:
             self.g.enroll_for(_seconds(args, _ENROLL_MAX_S) or _ENROLL_S)
         elif op == "resync":
             self._resync()
+        elif op == "rekey":
+            self._rekey(args)
+
+    def _rekey(self, args):
+        # A new key sealed under the one held: saved before it is used to seal.
+        try:
+            new = self.link.rekey_key(args)
+        except ProtocolError as err:
+            self.link.count(err.code)
+            self.log("reject rekey code=%s" % err.code)
+            return
+        old = self.link.key.key
+        if new != old:
+            h = binascii.hexlify
+            self.g.state.set_keys(h(new).decode(), h(old).decode(), args["until"])
+            self.link.rotate(new, args["until"])
+            self.log("rekey kid=%s" % self.link.key.kid.decode())
 
     def _resync(self):
         self.link.want_snapshot = True

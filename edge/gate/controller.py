@@ -21,8 +21,12 @@ A card held on the reader is read again and again; reads of the same UID within
 Door events become check-ins too, with no card key: the exit button (``exit``), a
 forced door (``forced``) and a door held open (``held_open``).
 
-Metered cards (``FLAG_METERED``) are refused with ``no_visits``: the access list does
-not carry a visit count, so a gate cannot know one is left.
+Metered cards (``FLAG_METERED``: visit packs, pay-per-visit, day passes) carry the
+visits left when the hub published their record.  The gate subtracts the visits it
+admitted since (:meth:`GateStore.metered`), refuses at zero with ``no_visits``, and
+admits a tap within the site's re-entry window of the visit's first entry as
+``reentry`` without using a visit (:mod:`protocol.metering`).  Every admission is a
+check-in, so the hub counts the same visits from the log.
 """
 
 from __future__ import annotations
@@ -40,7 +44,8 @@ from edge.gate.timekeeping import GateClock
 from protocol import decision as rules
 from protocol.cardkey import card_key
 from protocol.messages import CI_OFFLINE, CI_UNTRUSTED_CLOCK
-from protocol.records import FLAG_PASSBACK, FORMAT
+from protocol.metering import reentry_until, visits_left
+from protocol.records import FLAG_METERED, FLAG_PASSBACK, FORMAT
 
 log = logging.getLogger(__name__)
 
@@ -147,21 +152,31 @@ class GateController:
         now, trusted = self.clock.now()
         store = self.store
         if store.version == 0:
-            allow, reason, record = False, rules.NO_LIST, None
+            allow, reason, record, rflags = False, rules.NO_LIST, None, 0
         else:
             record = store.lookup(key)
             last_admit = None
             passback = False
+            rflags = struct.unpack(FORMAT, record)[4] if record is not None else 0
             if record is not None and store.passback_s > 0:
-                passback = bool(struct.unpack(FORMAT, record)[4] & FLAG_PASSBACK)
+                passback = bool(rflags & FLAG_PASSBACK)
                 if passback:
                     last_admit = store.last_admit(key)
+            remaining = until = None
+            if rflags & FLAG_METERED:
+                used, start = store.metered(key)
+                remaining = visits_left(rflags, used)
+                until = reentry_until(start, rflags, store.reentry_s, store.schedules)
             allow, reason = rules.decide(
-                record, now, self.zone, store.schedules, last_admit, store.passback_s
-            )
+                record, now, self.zone, store.schedules, last_admit, store.passback_s,
+                remaining, until,
+            )  # fmt: skip
         flags = self._flags(trusted)
+        visit = reason == rules.GRANTED and bool(rflags & FLAG_METERED)
         try:
-            seq = store.record(now, key, reason, flags, admitted=allow and record is not None)
+            seq = store.record(
+                now, key, reason, flags, admitted=allow and record is not None, visit=visit
+            )
         except Exception:
             # The store cannot take the check-in (a full disk, an I/O error): the door
             # stays shut, since an opening nobody can account for is worse than a

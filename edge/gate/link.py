@@ -44,6 +44,17 @@ FIRMWARE = "gatehouse-pi/0.1"
 WINDOW_BATCHES = 4
 
 
+def tls_context(ca: str) -> ssl.SSLContext:
+    """A client TLS context that verifies the broker's certificate and name.
+
+    *ca* is the CA certificate as PEM text (what provisioning hands out), a path to a
+    PEM file, or empty for the system's trusted CAs.
+    """
+    if ca.lstrip().startswith("-----BEGIN"):
+        return ssl.create_default_context(cadata=ca)
+    return ssl.create_default_context(cafile=ca or None)
+
+
 class GateLink:
     """MQTT connection, ``hello`` handshake, outbox sender and status heartbeat.
 
@@ -72,7 +83,6 @@ class GateLink:
         self.extra_status = extra_status
         self.monotonic = monotonic
         self.fw = fw
-        self.key = config.gate_key
         site, gate = config.gate.site, config.gate.gate
         self.site, self.gate = site, gate
         self.topic = {kind: topics.up(site, gate, kind) for kind in topics.UP_KINDS}
@@ -94,6 +104,11 @@ class GateLink:
         self.client = self._make_client()
         sync.when_resync = self.resync
 
+    @property
+    def key(self) -> Any:
+        """The key to seal with: the newest the gate holds (it changes on ``rekey``)."""
+        return self.sync.downlink.key
+
     # -- paho ------------------------------------------------------------------------
     def _make_client(self) -> mqtt.Client:
         m = self.config.mqtt
@@ -106,7 +121,7 @@ class GateLink:
         if m.username:
             client.username_pw_set(m.username, m.password or None)
         if m.tls:
-            client.tls_set(ca_certs=m.ca or None, cert_reqs=ssl.CERT_REQUIRED)
+            client.tls_set_context(tls_context(m.ca))
         client.reconnect_delay_set(m.reconnect_min_s, m.reconnect_max_s)  # type: ignore[arg-type]
         client.max_inflight_messages_set(20)
         client.on_connect = self._on_connect

@@ -9,6 +9,9 @@ Everything the door needs to decide, and everything it must not lose, lives here
 * ``outbox`` — check-ins by ``seq`` under the store's random id, kept until the hub
   acks them;
 * ``admits`` — last admission per card, for anti-passback;
+* ``visits`` and ``visitstart`` — metered visits counted here that the card's record
+  does not reflect yet (by seq), and when each card's current visit began (its
+  re-entry window);
 * ``state`` — store id, list version, issue time, schedules, acked seq, last command.
 
 The file runs in WAL mode.  Check-ins, list swaps, deltas and command numbers commit
@@ -56,6 +59,10 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE TABLE IF NOT EXISTS admits (card_key BLOB PRIMARY KEY, ts INTEGER NOT NULL)
     WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS visits (seq INTEGER PRIMARY KEY, card_key BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS visits_card ON visits (card_key);
+CREATE TABLE IF NOT EXISTS visitstart (card_key BLOB PRIMARY KEY, ts INTEGER NOT NULL)
+    WITHOUT ROWID;
 """
 
 _DEFAULTS = {
@@ -63,6 +70,7 @@ _DEFAULTS = {
     "issued": "0",
     "schedules": '{"w": {}, "tz": []}',
     "passback_s": "0",
+    "reentry_s": "0",
     "acked": "0",
     "last_cmd": "0",
 }
@@ -99,6 +107,7 @@ class GateStore:
         self.version = int(self._get("version"))
         self.issued = int(self._get("issued"))
         self.passback_s = int(self._get("passback_s"))
+        self.reentry_s = int(self._get("reentry_s"))
         self.schedules = Schedules.from_json(json.loads(self._get("schedules")))
         self.acked = int(self._get("acked"))
         self.last_cmd = int(self._get("last_cmd"))
@@ -196,9 +205,17 @@ class GateStore:
         """Records received so far for the download in progress."""
         return int(self._read("SELECT count(*) FROM staging")[0][0])
 
-    def swap_in(self, version: int, issued: int, schedules: Schedules, passback_s: int) -> None:
-        """Make the staged list the list in force, in one transaction."""
+    def swap_in(
+        self, version: int, issued: int, schedules: Schedules, passback_s: int, reentry_s: int = 0
+    ) -> None:
+        """Make the staged list the list in force, in one transaction.
+
+        Metered visits the hub has acked are in the new records' counts: they stop
+        being subtracted here.
+        """
         with self._tx() as db:
+            db.execute("DELETE FROM visits WHERE seq <= ?", (self.acked,))
+            self._set(db, "reentry_s", reentry_s)
             db.execute("DROP TABLE access")
             db.execute("ALTER TABLE staging RENAME TO access")
             db.execute(
@@ -211,12 +228,18 @@ class GateStore:
             self._set(db, "passback_s", passback_s)
         self.version, self.issued = version, issued
         self.schedules, self.passback_s = schedules, passback_s
+        self.reentry_s = reentry_s
 
     def apply_delta(
         self, version: int, add: Iterable[bytes], delete: Iterable[bytes], issued: int
     ) -> None:
         """Apply a verified delta (records to add or replace, keys to drop) atomically."""
+        add = list(add)
         with self._tx() as db:
+            db.executemany(
+                "DELETE FROM visits WHERE card_key = ? AND seq <= ?",
+                ((r[:8], self.acked) for r in add),
+            )
             db.executemany("DELETE FROM access WHERE card_key = ?", ((k,) for k in delete))
             db.executemany("INSERT OR REPLACE INTO access VALUES (?, ?)", ((r[:8], r) for r in add))
             self._set(db, "version", version)
@@ -234,10 +257,13 @@ class GateStore:
         flags: int = 0,
         admitted: bool = False,
         command: int | None = None,
+        visit: bool = False,
     ) -> int:
         """Append one check-in and commit it to disk; returns its seq.
 
         :param admitted: also note the admission time for anti-passback.
+        :param visit: a metered card's new visit: count it against the card's record
+            and start its re-entry window at *ts*.
         :param command: the number of the command that caused it (remote unlock),
             stored in the same transaction so a replay after a restart is refused.
         """
@@ -249,6 +275,9 @@ class GateStore:
             )
             if admitted and card_key is not None:
                 db.execute("INSERT OR REPLACE INTO admits VALUES (?, ?)", (card_key, ts))
+            if visit and card_key is not None:
+                db.execute("INSERT INTO visits VALUES (?, ?)", (seq, card_key))
+                db.execute("INSERT OR REPLACE INTO visitstart VALUES (?, ?)", (card_key, ts))
             if command is not None:
                 self._set(db, "last_cmd", command)
         # Only after the commit: a full disk rolls the row back, and the next check-in
@@ -265,6 +294,21 @@ class GateStore:
                 "SELECT ts FROM admits WHERE card_key = ?", (card_key,)
             ).fetchone()
         return row[0] if row else None
+
+    def metered(self, card_key: bytes) -> tuple[int, int | None]:
+        """``(visits used here, start of the current visit)`` of a metered card.
+
+        *Used* counts the visits this gate admitted that the card's record in force
+        does not reflect yet: its own visits since the hub computed the record.
+        """
+        with self._lock:
+            used = self._db.execute(
+                "SELECT count(*) FROM visits WHERE card_key = ?", (card_key,)
+            ).fetchone()[0]
+            row = self._db.execute(
+                "SELECT ts FROM visitstart WHERE card_key = ?", (card_key,)
+            ).fetchone()
+        return int(used), (row[0] if row else None)
 
     def pending(self, after: int = 0, limit: int = 500) -> list[Row]:
         """Up to *limit* unacked check-ins with seq above *after*, oldest first."""
@@ -294,6 +338,27 @@ class GateStore:
         return True
 
     # -- state ---------------------------------------------------------------------
+    def saved_keys(self) -> tuple[bytes, bytes | None, int | None] | None:
+        """The gate key a ``rekey`` gave, the one before it and the end of their overlap.
+
+        ``None`` until the key has been rotated once (the config's key is in force).
+        """
+        rows = dict(
+            self._read("SELECT key, value FROM state WHERE key IN ('key', 'old_key', 'old_until')")
+        )
+        if "key" not in rows:
+            return None
+        old = bytes.fromhex(rows["old_key"]) if rows.get("old_key") else None
+        until = int(rows["old_until"]) if rows.get("old_until") else None
+        return bytes.fromhex(rows["key"]), old, until
+
+    def save_keys(self, key: bytes, old: bytes, until: int) -> None:
+        """Persist a new gate key with the old one and the overlap end, in one commit."""
+        with self._tx() as db:
+            self._set(db, "key", key.hex())
+            self._set(db, "old_key", old.hex())
+            self._set(db, "old_until", until)
+
     def set_last_cmd(self, n: int) -> None:
         """Persist the number of the last command accepted."""
         with self._tx() as db:

@@ -11,7 +11,9 @@ and chunk checks); what passes is applied:
 * an ack drops the check-ins the hub has stored;
 * commands: ``time`` (``args.now``: the hub's clock), ``unlock`` (recorded, then the
   door opens for ``args.seconds``, or its configured pulse), ``enroll`` (the next tap
-  within ``args.seconds`` goes to ``up/enroll``), ``resync`` (ask for a snapshot).
+  within ``args.seconds`` goes to ``up/enroll``), ``resync`` (ask for a snapshot),
+  ``rekey`` (a new gate key, :mod:`protocol.rekey`: saved in the store in one commit,
+  then used to seal; the old key is still accepted until the overlap ends).
 
 Anything refused is counted in :attr:`GateSync.rejected` by code and logged; the door
 carries on with the list it had::
@@ -34,6 +36,7 @@ from edge.gate.timekeeping import GateClock
 from protocol import envelope
 from protocol.downlink import Downlink
 from protocol.errors import Gap, Malformed, ProtocolError
+from protocol.metering import check_window
 from protocol.schedule import Schedules
 
 log = logging.getLogger(__name__)
@@ -72,15 +75,22 @@ class GateSync:
         self.controller = controller
         self.clock = clock
         self.monotonic = monotonic
+        saved = store.saved_keys()
+        keys: bytes | list[bytes] = config.gate_key
+        until = None
+        if saved is not None:
+            key, old, until = saved
+            keys = [key, old] if old else key
         self.downlink = Downlink(
-            config.gate_key,
+            keys,
             config.gate.gate,
             store.sid,
             version=store.version,
             last_cmd=store.last_cmd,
+            until=until,
         )
         self.when_resync: Callable[[], None] | None = None
-        self._manifest_extras: tuple[Schedules, int] | None = None
+        self._manifest_extras: tuple[Schedules, int, int] | None = None
         self._progress_at = 0.0
         self.swaps = 0
         self.deltas = 0
@@ -137,6 +147,7 @@ class GateSync:
             self.downlink.applied(version)
             self.clock.raise_floor(issued)
             self.deltas += 1
+            log.info("list v%d in force: delta +%d -%d", version, len(add), len(delete))
             return "delta"
         if event == "ack":
             self.store.ack(value)
@@ -156,8 +167,13 @@ class GateSync:
         if not isinstance(passback, int) or isinstance(passback, bool) or passback < 0:
             self.downlink.assembly = None
             raise Malformed("manifest passback must be a non-negative integer")
+        try:
+            reentry = check_window(manifest.get("reentry"))
+        except ProtocolError:
+            self.downlink.assembly = None
+            raise
         self.store.begin_staging()
-        self._manifest_extras = (schedules, passback)
+        self._manifest_extras = (schedules, passback, reentry)
         self._progress_at = self.monotonic()
         return "manifest"
 
@@ -176,8 +192,8 @@ class GateSync:
             self.store.begin_staging()
             self.request_snapshot()
             return "refused"
-        schedules, passback = self._manifest_extras or (Schedules(), 0)
-        self.store.swap_in(manifest["v"], manifest["issued"], schedules, passback)
+        schedules, passback, reentry = self._manifest_extras or (Schedules(), 0, 0)
+        self.store.swap_in(manifest["v"], manifest["issued"], schedules, passback, reentry)
         self.downlink.applied(manifest["v"])
         self.clock.raise_floor(manifest["issued"])
         self.swaps += 1
@@ -212,4 +228,16 @@ class GateSync:
             self.controller.start_enroll(_positive(args.get("seconds"), MAX_ENROLL_S))
         elif op == "resync":
             self.request_snapshot()
+        elif op == "rekey":
+            return self._rekey(args)
+        log.info("command %s n=%d applied", op, n)
         return op
+
+    def _rekey(self, args: dict[str, Any]) -> str:
+        new = self.downlink.rekey_key(args)  # a ProtocolError is counted by handle()
+        old = self.downlink.key.key
+        if new != old:
+            self.store.save_keys(new, old, args["until"])  # saved before it is used
+            self.downlink.rotate(new, args["until"])
+            log.info("gate key rotated to %s", self.downlink.key.kid.decode())
+        return "rekey"

@@ -47,6 +47,10 @@ class EmbeddedBroker:
 
         for name in ("amqtt", "transitions"):
             logging.getLogger(name).setLevel(logging.ERROR)
+        # A port probe (connect, close) is not an error worth a line on the terminal.
+        logging.getLogger("amqtt.broker").addFilter(
+            lambda record: not record.getMessage().startswith("No data from")
+        )
         loop = asyncio.new_event_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)

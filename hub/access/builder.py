@@ -13,6 +13,9 @@ card of a member the builder merges that member's entitlements at the site:
   else the schedule of the one ending last (ties: the lowest schedule number).
 * With none in force (all ended within the retention) the record keeps the latest
   past end and the door says **expired**; after the retention it is dropped.
+* A member **metered** at the site (a visit pack, day pass or pay-per-visit and no
+  time-based membership there, :func:`hub.usage.metering.metered_flags`) gets
+  ``FLAG_METERED`` and the visits left in the flags' top bits.
 * A **suspended** member's cards get ``FLAG_BLOCKED`` (the door says **blocked**); a
   **cancelled** member's cards, and deactivated cards, are not listed (**unknown**).
 
@@ -33,7 +36,7 @@ from sqlmodel import Session, col, select
 
 from hub.models import Card, Entitlement, Member, MemberStatus, Schedule, as_unix
 from protocol.cardkey import card_key
-from protocol.records import FLAG_BLOCKED, MAX_U32, pack
+from protocol.records import FLAG_BLOCKED, FLAGS_KNOWN, MAX_U32, pack
 
 DEFAULT_RETENTION = timedelta(days=30)
 
@@ -132,6 +135,9 @@ def desired_records(
             col(Member.id).in_(chunk), Member.status != MemberStatus.CANCELLED.value
         )
         status.update(session.exec(member_q).all())  # type: ignore[arg-type]
+    from hub.usage.metering import metered_flags
+
+    metering = metered_flags(session, site_id=site_id, member_ids=ids, now=now)
     unix_now = as_unix(now)
     out: dict[str, Listed] = {}
     for chunk in _chunks(list(status)):
@@ -144,6 +150,8 @@ def desired_records(
             if merged is None:
                 continue
             until, zones, schedule, flags = merged
+            if member_id in metering:
+                flags = (flags & FLAGS_KNOWN) | metering[member_id]
             if status[member_id] == MemberStatus.SUSPENDED.value:
                 flags |= FLAG_BLOCKED
             key = card_key(card_secret, bytes.fromhex(uid_hex))

@@ -123,9 +123,17 @@ def chunk_records_for(mtu: int) -> int:
 
 
 def snapshot_bodies(
-    gate: str, version: int, data: bytes, issued: int, schedules: Schedules, mtu: int
+    gate: str,
+    version: int,
+    data: bytes,
+    issued: int,
+    schedules: Schedules,
+    mtu: int,
+    extra: dict[str, object] | None = None,
 ) -> list[bytes]:
-    """Manifest body then chunk bodies (unsealed) of one snapshot for *gate*."""
+    """Manifest body then chunk bodies (unsealed) of one snapshot for *gate*.
+
+    *extra* adds manifest fields (the site's ``reentry`` window)."""
     chunks = snapshot.make_chunks(version, data, chunk_records_for(mtu))
-    manifest = snapshot.manifest(gate, version, data, issued, len(chunks), schedules)
+    manifest = snapshot.manifest(gate, version, data, issued, len(chunks), schedules, extra)
     return [envelope.dumps(manifest), *chunks]

@@ -38,7 +38,9 @@ def access_window(
     """``(valid_from, valid_until)`` of *sub*'s access, or ``None`` before anything is paid.
 
     ``valid_until`` is the start of the day after ``paid_through`` plus ``grace_days``;
-    a subscription cancelled on the spot ends at ``cancelled_at``.
+    a subscription cancelled on the spot ends at ``cancelled_at``; a suspended one (unpaid,
+    see :mod:`hub.dunning`) ended at the start of *today*, so the gates refuse it at once
+    and a gate cut off from the hub refuses it too.
     """
     if sub.paid_through is None:
         return None
@@ -51,6 +53,8 @@ def access_window(
     valid_until = local_midnight(last, timezone)
     if sub.status == "cancelled" and sub.cancelled_at is not None:
         valid_until = min(valid_until, max(sub.cancelled_at, valid_from + timedelta(seconds=1)))
+    if sub.status == "suspended":  # dunning closed the door: access ended this morning
+        valid_until = min(valid_until, local_midnight(today, timezone))
     return valid_from, max(valid_until, valid_from + timedelta(seconds=1))
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from gatehouse.clock import Clock
@@ -140,7 +140,10 @@ def record_outcomes(
     if succeeded:
         record_card_payments(session, succeeded, attempts=by_id, gateway=gateway, now=now)
         report.paid_invoice_ids = settle_paid(
-            session, [o.request.invoice_id for o in succeeded], clock=clock, reason="renewal paid"
+            session,
+            covered_invoices(session, [o.request.invoice_id for o in succeeded]),
+            clock=clock,
+            reason="renewal paid",
         )
     report.succeeded = len(succeeded)
     failures = [
@@ -156,6 +159,22 @@ def record_outcomes(
     ]
     report.failed = len(failures)
     report.cases_opened = settle_failed(session, failures, clock=clock)
+
+
+def covered_invoices(session: Session, invoice_ids: Sequence[int]) -> list[int]:
+    """Those of *invoice_ids* whose payments add up to their total (a charge of one
+    instalment of a payment plan leaves its invoice open until the last one)."""
+    if not invoice_ids:
+        return []
+    paid = (
+        select(func.coalesce(func.sum(Payment.amount), 0))
+        .where(col(Payment.invoice_id) == col(Invoice.id))
+        .scalar_subquery()
+    )
+    found = session.connection().execute(
+        select(Invoice.id).where(col(Invoice.id).in_(list(invoice_ids)), paid >= Invoice.total)
+    )
+    return [int(i) for i in found.scalars()]
 
 
 def _clip(text: str | None, size: int) -> str | None:

@@ -38,12 +38,16 @@ def collect_invoice(
     payment_method_id: int | None = None,
     request_key: str | None = None,
     actor: str = "billing",
+    amount: int | None = None,
 ) -> RunReport:
     """Settle or charge invoice *invoice_id* now (see the module documentation).
 
     Raises :class:`~hub.billing.desk.InvoiceActionRefused` when nothing can be charged
     (the invoice is not open, a charge is already in flight, the method is not the
     member's).
+
+    :param amount: charge only this much of the balance (an instalment of a payment
+        plan); the invoice is paid once payments cover it.
     """
     report = RunReport()
     with open_session(engine, settings) as session:
@@ -87,7 +91,8 @@ def collect_invoice(
             report.cases_opened = settle_failed(session, [Failure(invoice_id)], clock=clock)
             session.commit()
             return report
-        spec = AttemptSpec(invoice_id, due, invoice.currency, pm.id or 0, request_key)
+        charge = due if amount is None else min(amount, due)
+        spec = AttemptSpec(invoice_id, charge, invoice.currency, pm.id or 0, request_key)
         record_attempts(session, [spec], gateway=gateway.name, clock=clock)
         session.commit()
     report.add(collect_all(engine=engine, settings=settings, clock=clock, gateway=gateway,

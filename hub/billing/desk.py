@@ -8,7 +8,9 @@ with a reason a person understands when the invoice is not in a state that allow
     void_invoice(session, invoice_id=42, clock=clock, actor="user:3")
     session.commit()
 
-Paying at the desk has the same effects as a card payment (``paid_through``, access,
+Part payments are taken too (``amount=`` less than what is due): the invoice stays
+open until its balance reaches zero. Paying the balance at the desk has the same effects
+as a card payment (``paid_through``, access,
 the dunning case closed); it is refused while a card charge for the invoice is in
 flight, so an invoice is never paid twice.
 """
@@ -92,7 +94,13 @@ def pay_at_desk(
     reference: str | None = None,
     amount: int | None = None,
 ) -> Payment:
-    """Record cash or a transfer for the whole amount due, and mark the invoice paid."""
+    """Record cash or a transfer and, once nothing is left due, mark the invoice paid.
+
+    :param amount: what the member hands over, minor units (default: all that is due).
+        Less is a part payment: the balance shrinks (a dunning case's reminders ask for
+        what is left, a payment plan counts it) and the invoice stays open until the
+        last part comes in. More than is due is refused.
+    """
     if method not in DESK_METHODS:
         raise InvoiceActionRefused(f"the front desk takes {' or '.join(DESK_METHODS)}")
     invoice = locked_invoice(session, invoice_id)
@@ -105,14 +113,15 @@ def pay_at_desk(
             "a card charge for this invoice is in flight; wait for its answer"
         )
     due = invoice.total - amount_paid(session, invoice_id)
-    if amount is not None and amount != due:
+    if amount is not None and not 0 < amount <= due:
         money = format_minor(due, invoice.currency, grouping=True, with_code=True)
-        raise AmountRefused(f"the amount due is {money}; part payments go on a payment plan")
+        raise AmountRefused(f"the amount due is {money}; take that much or less")
+    taken = due if amount is None else amount
     payment = Payment(
         invoice_id=invoice_id,
         member_id=invoice.member_id,
         site_id=invoice.site_id,
-        amount=due,
+        amount=taken,
         currency=invoice.currency,
         method=method,
         method_label=method,
@@ -123,7 +132,9 @@ def pay_at_desk(
     )
     session.add(payment)
     session.flush()
-    settle_paid(session, [invoice_id], clock=clock, reason=f"invoice {invoice_id} paid at the desk")
+    if taken == due:
+        settle_paid(session, [invoice_id], clock=clock,
+                    reason=f"invoice {invoice_id} paid at the desk")  # fmt: skip
     return payment
 
 

@@ -7,6 +7,9 @@ back::
     pm = attach_payment_method(session, member=member, gateway=gateway,
                                source="4242 4242 4242 4242", clock=clock)
     pm.token, pm.brand, pm.last4          # ('pm_sim_...', 'visa', '4242')
+
+Saving a method wakes the member's open dunning cases, so the new card is tried at the
+dunning worker's next pass.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from gatehouse.clock import Clock
 from hub.billing.gateway import PaymentGateway
-from hub.models import GatewayCustomer, Member, PaymentMethod
+from hub.models import DunningCase, DunningCaseStatus, GatewayCustomer, Member, PaymentMethod
 
 
 def ensure_customer(
@@ -52,13 +55,23 @@ def attach_payment_method(
     source: str,
     clock: Clock,
     make_default: bool = False,
+    exp_month: int | None = None,
+    exp_year: int | None = None,
 ) -> PaymentMethod:
     """Save *source* (a processor token or, on the simulated gateway, a test card
     number) for *member*. The first method, or one with *make_default*, becomes the
     default. Raises :class:`~hub.billing.gateway.PaymentMethodRefused` when the gateway
-    refuses it. Flushed, not committed."""
+    refuses it. Flushed, not committed.
+
+    *exp_month* and *exp_year* are the expiry typed with a test card number (the
+    simulated gateway's form); a processor token carries its own."""
     customer = ensure_customer(session, member=member, gateway=gateway, clock=clock)
-    saved = gateway.attach_method(customer=customer, source=source)
+    if exp_month is not None and exp_year is not None:
+        saved = gateway.attach_method(  # type: ignore[call-arg]
+            customer=customer, source=source, exp_month=exp_month, exp_year=exp_year
+        )
+    else:
+        saved = gateway.attach_method(customer=customer, source=source)
     has_default = session.exec(
         select(PaymentMethod.id).where(
             PaymentMethod.member_id == member.id,
@@ -81,7 +94,22 @@ def attach_payment_method(
     )
     session.add(row)
     session.flush()
+    wake_dunning_cases(session, member_id=member.id or 0)
     return row
+
+
+def wake_dunning_cases(session: Session, *, member_id: int) -> None:
+    """Have the dunning workers look at the member's open cases at once: a newly saved
+    method is charged by the retry in progress instead of waiting for the next one."""
+    session.execute(
+        update(DunningCase)
+        .where(
+            DunningCase.member_id == member_id,  # type: ignore[arg-type]
+            DunningCase.status == DunningCaseStatus.OPEN.value,  # type: ignore[arg-type]
+        )
+        .values(next_run_at=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def make_default(session: Session, *, method: PaymentMethod) -> PaymentMethod:

@@ -40,6 +40,9 @@ from hub.models import (
 
 _PAYABLE = (InvoiceStatus.OPEN.value, InvoiceStatus.UNCOLLECTIBLE.value)
 
+#: Statuses a payment lifts once nothing else is open: the member is active again.
+_UNPAID = (SubscriptionStatus.PAST_DUE.value, SubscriptionStatus.SUSPENDED.value)
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -128,7 +131,7 @@ def extend_subscriptions(
     reason: str,
 ) -> None:
     """Move ``paid_through`` of each subscription to at least ``covered[id]``, lift
-    ``past_due`` where nothing else is open, and extend their access."""
+    ``past_due`` and ``suspended`` where nothing else is open, and extend their access."""
     ids = list(covered)
     s = Subscription
     subs = read_rows(
@@ -167,7 +170,7 @@ def extend_subscriptions(
         if through is not None and (sub.paid_through is None or through > sub.paid_through):
             sub.paid_through = through
             changed = True
-        if sub.status == SubscriptionStatus.PAST_DUE.value and sub.id not in still_open:
+        if sub.status in _UNPAID and sub.id not in still_open:
             sub.status = SubscriptionStatus.ACTIVE.value
             changed = True
         if changed:

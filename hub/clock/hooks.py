@@ -8,7 +8,8 @@ production) runs them all, lowest order first, at each step::
     register_due_hook("dunning", run_dunning, order=500)
 
 Built in (:mod:`hub.clock.builtin`): ``billing`` (100), ``invoice-emails`` (150) and
-``entitlements`` (900, the access-list refresh of entitlements that started or ended).
+``entitlements`` (900, the access-list refresh of entitlements that started or ended);
+dunning (:mod:`hub.dunning.hooks`) adds ``dunning`` (200) and ``card-expiry`` (210).
 A part of the product adds its module to :data:`HOOK_MODULES` so its hooks register
 whenever the list is read. Registering a name again replaces that hook.
 """
@@ -27,7 +28,7 @@ from gatehouse.clock import Clock
 from hub.core.config import Settings
 
 #: Modules that register due hooks when imported (lowest order runs first).
-HOOK_MODULES: tuple[str, ...] = ("hub.clock.builtin",)
+HOOK_MODULES: tuple[str, ...] = ("hub.clock.builtin", "hub.dunning.hooks", "hub.usage.hooks")
 
 
 @dataclass(frozen=True)

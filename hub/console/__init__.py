@@ -40,7 +40,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from hub.console.deps import Forbidden, LoginRequired, PageNotFound
+from hub.console.deps import Forbidden, LoginRequired, MemberPanel, PageNotFound
 from hub.console.i18n import LOCALES, Catalog
 from hub.console.nav import NAV, NavEntry
 from hub.console.routes import console_router
@@ -96,6 +96,7 @@ def extend_console(
     template_dirs: Iterable[Path] = (),
     tiles: Iterable[TileSource] = (),
     nav: Iterable[NavEntry] = (),
+    member_panels: Iterable[MemberPanel] = (),
 ) -> Console:
     """Add pages, words, templates, dashboard tiles and navigation to a mounted console.
 
@@ -106,6 +107,7 @@ def extend_console(
         they can extend ``base.html`` and use ``macros.html``).
     :param tiles: more dashboard tile sources.
     :param nav: more navigation entries.
+    :param member_panels: more sections of the member page (:data:`MemberPanel`).
     """
     console = console_of_app(app)
     routers, locale_dirs, template_dirs = list(routers), list(locale_dirs), list(template_dirs)
@@ -119,6 +121,7 @@ def extend_console(
         console.templates = make_templates(console.template_dirs)
     console.tiles = (*console.tiles, *tiles)
     console.nav = (*console.nav, *nav)
+    console.member_panels = (*console.member_panels, *member_panels)
     return console
 
 

@@ -20,7 +20,7 @@ import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlmodel import Session, col, select
@@ -197,3 +197,14 @@ async def read_form(request: Request) -> FormData:
 
 
 FormDep = Annotated[FormData, Depends(read_form)]
+
+#: A section of the member page added by another part of the hub: called with the
+#: database session, the viewer and the member, it returns ``(template, data)`` -- the
+#: template is included in the page with ``panel`` set to *data* -- or ``None`` to show
+#: nothing (e.g. the viewer may not see it)::
+#:
+#:     def invoices_panel(db, viewer, member):
+#:         if not viewer.can(Perm.BILLING_VIEW):
+#:             return None
+#:         return "billing/member_panel.html", {"invoices": invoices_of(db, member.id)}
+MemberPanel = Callable[[Session, Viewer, Any], tuple[str, dict[str, Any]] | None]

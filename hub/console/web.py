@@ -47,6 +47,7 @@ class Console:
     nav: tuple[NavEntry, ...]
     tiles: tuple[TileSource, ...]
     taps: TapLog = field(default_factory=TapLog)
+    member_panels: tuple[Any, ...] = ()
     locale_dirs: tuple[Path, ...] = (HERE / "locales",)
     template_dirs: tuple[Path, ...] = (HERE / "templates",)
 

@@ -48,6 +48,8 @@ class Settings(BaseModel):
         run-due`` from cron.  Safe on every replica of a chain.
     :param mail_outbox: folder invoice emails are written to when *smtp_host* is unset
         (default: beside a SQLite database).
+    :param sms_webhook_url: the club's SMS gateway, POSTed signed JSON
+        (*sms_webhook_secret*); unset, dunning SMS go to the folder *sms_outbox*.
     """
 
     mode: Literal["local", "production"] = "local"
@@ -86,6 +88,10 @@ class Settings(BaseModel):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = True
+    # Dunning (hub.dunning): SMS through the club's webhook, else into an outbox folder.
+    sms_webhook_url: str | None = None
+    sms_webhook_secret: str | None = None
+    sms_outbox: str | None = None
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

@@ -13,8 +13,11 @@ out through an outbox keyed on those keys, so each happens exactly once.
 * :mod:`~hub.dunning.segments` — which policy a member gets.
 * :mod:`~hub.dunning.messages`, :mod:`~hub.dunning.compose` — Thai and English messages.
 * :mod:`~hub.dunning.mailer`, :mod:`~hub.dunning.sms` — email and SMS adapters.
-* :mod:`~hub.dunning.paylink`, :mod:`~hub.dunning.tracking` — signed links.
-* :mod:`~hub.dunning.collection_tasks`, :mod:`~hub.dunning.payment_plans` — collections.
+* :mod:`~hub.dunning.paylink`, :mod:`~hub.dunning.tracking`,
+  :mod:`~hub.dunning.unsubscribe` — signed links.
+* :mod:`~hub.dunning.collection_tasks`, :mod:`~hub.dunning.payment_plans`,
+  :mod:`~hub.dunning.instalments` — collections, payment plans charged on their dates.
+* :mod:`~hub.dunning.payments` — paying with a pay link (through :mod:`hub.billing.paying`).
 * :mod:`~hub.dunning.analytics` — recovery and message metrics.
 """
 

@@ -1,9 +1,12 @@
-"""``gatehouse hub dunning``: check policy files and preview what a policy does.
+"""``gatehouse hub dunning``: run the worker, check policy files, preview and edit policies.
 
 ::
 
+    gatehouse hub dunning run                     # plan and carry out what is due now
     gatehouse hub dunning check club/policies/strict.yaml club/segments.yaml
     gatehouse hub dunning preview default --failed-at 2026-12-01T02:00 --timezone Asia/Bangkok
+    gatehouse hub dunning policy show default     # the stored policy (YAML)
+    gatehouse hub dunning policy save club/policies/default.yaml   # a new version
 """
 
 from __future__ import annotations
@@ -26,7 +29,87 @@ from hub.dunning.policy import (
 from hub.dunning.preview import preview
 from hub.dunning.segments import load_segmentation_file
 
-app = typer.Typer(help="Check dunning policies and preview their schedules.", no_args_is_help=True)
+app = typer.Typer(
+    help="Run dunning, check and edit its policies, preview their schedules.",
+    no_args_is_help=True,
+)
+policy_app = typer.Typer(help="The policies stored in the hub's database.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+
+def _hub():  # type: ignore[no-untyped-def]
+    from hub.clock.manual import clock_for
+    from hub.core.config import get_settings
+    from hub.core.db import make_engine
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    return settings, engine, clock_for(settings, engine)
+
+
+@app.command("run")
+def run_command() -> None:
+    """Plan and carry out every dunning action due now (also run by the clock's due hooks)."""
+    from hub.billing.services import BillingServices
+    from hub.dunning.worker import run_dunning
+
+    settings, engine, clock = _hub()
+    services = BillingServices.from_settings(settings, clock=clock)
+    try:
+        report = run_dunning(engine=engine, settings=settings, clock=clock,
+                             gateway=services.gateway, mailer=services.mailer)  # fmt: skip
+    finally:
+        services.close()
+        engine.dispose()
+    typer.echo(f"cases looked at {report.cases}; actions planned {report.planned}, "
+               f"carried out {report.done}, to try again {report.retried_later}, "
+               f"failed {report.failed}")  # fmt: skip
+
+
+@policy_app.command("show")
+def policy_show(name: str = typer.Argument("default", help="Policy name")) -> None:
+    """Print the newest stored version of policy NAME (the shipped file on first use)."""
+    from hub.billing.run import open_session
+    from hub.dunning.store import policy_row
+
+    settings, engine, clock = _hub()
+    try:
+        with open_session(engine, settings) as session:
+            try:
+                row = policy_row(session, name, clock=clock)
+            except LookupError as err:
+                raise typer.BadParameter(str(err)) from None
+            session.commit()
+    finally:
+        engine.dispose()
+    typer.echo(f"# {row.name} v{row.version}, stored by {row.created_by}")
+    typer.echo(row.text.rstrip())
+
+
+@policy_app.command("save")
+def policy_save(
+    path: Path = typer.Argument(..., help="A policy YAML file"),  # noqa: B008
+    actor: str = typer.Option("cli", help="Who made the change (kept with the version)"),
+) -> None:
+    """Validate PATH and store it as the next version of the policy it names.
+
+    Open cases keep the version they started with; new cases get this one.
+    """
+    from hub.billing.run import open_session
+    from hub.dunning.store import save_policy
+
+    settings, engine, clock = _hub()
+    try:
+        with open_session(engine, settings) as session:
+            try:
+                policy = save_policy(session, path.read_text("utf-8"), actor=actor, clock=clock)
+            except PolicyError as err:
+                typer.echo(str(err), err=True)
+                raise typer.Exit(1) from None
+            session.commit()
+    finally:
+        engine.dispose()
+    typer.echo(f"saved {policy.name} v{policy.version} ({len(policy.steps)} steps)")
 
 
 def _load_policy(name_or_path: str) -> Policy:

@@ -102,6 +102,7 @@ def build_message(mail: OutgoingEmail, sender: str, *, date: float | None = None
     msg["X-Gatehouse-Key"] = mail.key
     if mail.unsubscribe_url:
         msg["List-Unsubscribe"] = f"<{mail.unsubscribe_url}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
     msg.set_content(mail.text, charset="utf-8")
     if mail.html is not None:
         msg.add_alternative(mail.html, subtype="html", charset="utf-8")

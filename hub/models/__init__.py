@@ -27,7 +27,14 @@ subscription   paid_through), gatewaycustomer, paymentmethod (tokens only),
 invoice, ...   invoice (+ invoicecounter, invoiceline), chargeattempt, payment,
                refund, dispute, webhookevent
 dunningcase    one open case per failed invoice, for the dunning workers
+dunningaction, the dunning outbox (one row per action, unique key), messages
+dunningmessage sent (opens, clicks), collectiontask, paymentplan,
+               dunningpolicy (policy YAML per name and version)
+portallink,    the member portal: emailed sign-in links (hashed, single use),
+portalsession, member sessions, members' freeze requests
+freezerequest
 clockstate     the manual (test) clock, shared by the CLI and the server
+usageplan, ... usage billing: usageplan, usagepass, usagerecord, usagesite
 =============  ==========================================================
 """
 
@@ -43,6 +50,15 @@ from hub.models.billing import (
 from hub.models.checkin import AuditLog, CheckIn
 from hub.models.clockstate import ClockState
 from hub.models.console import ConsoleSession, LoginThrottle, MemberInteraction
+from hub.models.dunning import (
+    ActionStatus,
+    CollectionTask,
+    DunningAction,
+    DunningMessage,
+    DunningPolicyRow,
+    DunningSegmentsRow,
+    PaymentPlanRow,
+)
 from hub.models.dunning_case import DunningCase, DunningCaseStatus
 from hub.models.entitlement import Entitlement
 from hub.models.gate import Gate, GateClaim, GateKind, GateStore
@@ -60,11 +76,20 @@ from hub.models.invoice import (
     WebhookEventRow,
 )
 from hub.models.member import Card, Member, MemberStatus
+from hub.models.portal import FreezeRequest, FreezeRequestStatus, PortalLink, PortalSession
 from hub.models.site import Door, Schedule, Site, Zone
+from hub.models.usage import UsagePass, UsagePlan, UsageRecord, UsageSite
 from hub.models.user import APIToken, Role, User
 
 __all__ = [
     "APIToken",
+    "ActionStatus",
+    "CollectionTask",
+    "DunningAction",
+    "DunningMessage",
+    "DunningPolicyRow",
+    "PaymentPlanRow",
+    "DunningSegmentsRow",
     "AclChange",
     "AclEntry",
     "AttemptStatus",
@@ -81,6 +106,8 @@ __all__ = [
     "DunningCase",
     "DunningCaseStatus",
     "Entitlement",
+    "FreezeRequest",
+    "FreezeRequestStatus",
     "Gate",
     "GateClaim",
     "GateKind",
@@ -96,6 +123,8 @@ __all__ = [
     "MemberStatus",
     "Payment",
     "PaymentMethod",
+    "PortalLink",
+    "PortalSession",
     "Plan",
     "Refund",
     "Role",
@@ -103,6 +132,10 @@ __all__ = [
     "Site",
     "Subscription",
     "UTCDateTime",
+    "UsagePass",
+    "UsagePlan",
+    "UsageRecord",
+    "UsageSite",
     "User",
     "WebhookEventRow",
     "Zone",

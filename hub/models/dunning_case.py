@@ -35,6 +35,7 @@ class DunningCase(SQLModel, table=True):
         ``None`` when there was nothing to charge (no saved method) or no reason given.
     :param declined_method_id: the :class:`~hub.models.billing.PaymentMethod` declined.
     :param closed_reason: ``paid``, ``void`` or ``uncollectible`` once closed.
+    :param next_run_at: when a worker should look at it again (``None``: at once).
     """
 
     __table_args__ = (Index("ix_dunningcase_status_opened", "status", "opened_at"),)
@@ -54,3 +55,6 @@ class DunningCase(SQLModel, table=True):
     opened_at: datetime = Field(sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_reason: str | None = Field(default=None, max_length=32)
+    next_run_at: datetime | None = Field(
+        default=None, sa_type=UTCDateTime, description="when a dunning worker looks again"
+    )

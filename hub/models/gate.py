@@ -1,9 +1,11 @@
 """Gates (the door nodes), their one-time claim tokens and their check-in stores.
 
 A gate's HMAC key is kept sealed with the hub's secret key (``key_enc``) and named by its
-key id (``key_id``, public); its MQTT password exists only as the Mosquitto hash.  The
-fleet view (``online``, ``last_seen``, ``list_version_acked``, ``outbox_depth``,
-``clock_trusted``, rejection counters) is kept up to date by the hub's MQTT service.
+key id (``key_id``, public); while a key is rotated, the previous one is kept sealed
+too (``prev_key_enc``) and accepted until ``prev_key_until``.  Its MQTT password exists
+only as the Mosquitto hash.  The fleet view (``online``, ``last_seen``,
+``list_version_acked``, ``outbox_depth``, ``clock_trusted``, rejection counters) is kept
+up to date by the hub's MQTT service.
 """
 
 from datetime import datetime
@@ -47,6 +49,11 @@ class Gate(GateBase, table=True):
     mqtt_password_hash: str = Field(max_length=200)
     key_enc: str = Field(max_length=300)
     key_id: str = Field(max_length=8)
+    prev_key_enc: str | None = Field(default=None, max_length=300)
+    prev_key_id: str | None = Field(default=None, max_length=8)
+    prev_key_until: datetime | None = Field(
+        default=None, sa_type=UTCDateTime, description="the old key is accepted until then"
+    )
     fw: str | None = Field(default=None, max_length=64)
     sid: str | None = Field(default=None, max_length=16, description="current store id")
     online: bool = False

@@ -63,6 +63,14 @@ class Member(MemberBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=254, unique=True, index=True)
     status: str = Field(default=MemberStatus.ACTIVE.value, max_length=16, index=True)
+    language: str | None = Field(
+        default=None, max_length=2, description="portal and email language; None: the club's"
+    )
+    marketing_opt_out_at: datetime | None = Field(
+        default=None,
+        sa_type=UTCDateTime,
+        description="when the member unsubscribed from marketing messages (notices still go)",
+    )
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 

@@ -28,6 +28,11 @@ def next_number(last: int, clock: Clock) -> int:
     return max(last + 1, int(clock.now().timestamp() * 1000))
 
 
+def _public(args: dict[str, Any]) -> dict[str, Any]:
+    """Args as the audit log keeps them: a sealed key and its nonce are left out."""
+    return {k: v for k, v in args.items() if k not in ("key", "nonce")}
+
+
 def issue_command(
     session: Session,
     *,
@@ -51,6 +56,6 @@ def issue_command(
         entity="gate",
         entity_id=gate.id,
         site_id=gate.site_id,
-        after={"n": n, "op": op, "args": args or {}},
+        after={"n": n, "op": op, "args": _public(args or {})},
     )
     return body

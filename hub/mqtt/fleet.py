@@ -39,6 +39,11 @@ class RejectionCounter:
         with self._lock:
             return dict(self._counts.get((site, gate), {}))
 
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        """Every counter, keyed ``"site/gate"`` (a copy)."""
+        with self._lock:
+            return {f"{s}/{g}": dict(c) for (s, g), c in self._counts.items() if c}
+
     def total(self, code: str | None = None) -> int:
         """All rejections (of kind *code*) so far."""
         with self._lock:

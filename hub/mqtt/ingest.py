@@ -25,11 +25,13 @@ from sqlmodel import Session, col, select
 from gatehouse.clock import Clock
 from hub.models import AclChange, AclEntry, CheckIn, GateStore
 from hub.mqtt.registry import GateInfo
-from protocol.decision import ALLOWING, REASONS
+from hub.usage.reconcile import reconcile
+from protocol.decision import ALLOWING, GRANTED, REASONS, REENTRY
 from protocol.errors import Malformed
 from protocol.messages import contiguous_high
 from protocol.records import MAX_U32
 
+_ADMITTED = (GRANTED, REENTRY)
 _TABLE: Any = CheckIn.__table__  # type: ignore[attr-defined]
 _STORE: Any = GateStore.__table__  # type: ignore[attr-defined]
 
@@ -117,6 +119,9 @@ def store_batch(
             ),
             rows,
         )
+    admitted = {members.get(e[2]) for e in entries if e[3] in _ADMITTED} - {None}
+    if admitted:  # metered members' visits, in the same transaction as the check-ins
+        reconcile(session, site_id=gate.site_id, member_ids=admitted, clock=clock)
     return advance_ack(session, gate_id=gate.id, sid=sid)
 
 

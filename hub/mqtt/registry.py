@@ -1,4 +1,4 @@
-"""Who a topic's gate is: its row ids, door zone and HMAC key, cached by topic ids."""
+"""Who a topic's gate is: its row ids, door zone and HMAC keys, cached by topic ids."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from hub.access.keys import gate_key
 from hub.core.config import Settings
 from hub.models import Door, Gate, Site
+from hub.services.key_rotation import previous_key
 from protocol.mac import MacKey
 
 
@@ -25,6 +26,14 @@ class GateInfo:
     door_id: int
     zone: int
     key: MacKey
+    prev: MacKey | None = None
+    prev_until: float = 0.0
+
+    def keys(self, now: float) -> list[MacKey]:
+        """The keys that open this gate's messages at *now* (two while one is rotated)."""
+        if self.prev is not None and now < self.prev_until:
+            return [self.key, self.prev]
+        return [self.key]
 
 
 class GateRegistry:
@@ -54,6 +63,7 @@ class GateRegistry:
             if row is None:
                 return None
             g, site_slug, zone = row
+            prev = previous_key(session, g)
             info = GateInfo(
                 id=g.id or 0,
                 site_id=g.site_id,
@@ -62,6 +72,8 @@ class GateRegistry:
                 door_id=g.door_id,
                 zone=zone,
                 key=MacKey(gate_key(session, g)),
+                prev=MacKey(prev) if prev is not None else None,
+                prev_until=g.prev_key_until.timestamp() if g.prev_key_until else 0.0,
             )
         with self._lock:
             self._cache[(site, gate)] = info

@@ -55,8 +55,10 @@ from hub.mqtt import fleet, ingest
 from hub.mqtt.commands import issue_command
 from hub.mqtt.events import EnrollTap, enroll_taps
 from hub.mqtt.registry import GateInfo, GateRegistry
+from hub.usage.metering import reentry_window
 from protocol import delta, envelope, messages, topics
 from protocol.errors import Malformed, ProtocolError, WrongGate, WrongKey
+from protocol.mac import MacKey
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,7 @@ class HubMqtt:
         self.sent_version: dict[int, int] = {}
         self.mtu: dict[int, int] = {}
         self.pushed: dict[int, int] = {}
+        self.last_kid: dict[int, bytes] = {}
         self._snapshots: OrderedDict[tuple[int, int], bytes] = OrderedDict()
         self.workers = settings.mqtt_workers or (1 if engine.dialect.name == "sqlite" else 4)
         self._queues: list[queue.Queue[tuple[Any, ...]]] = [
@@ -102,10 +105,12 @@ class HubMqtt:
 
     def _make_client(self) -> mqtt.Client:
         s = self.settings
+        # MQTT v5 only for shared subscriptions: brokers that speak 3.1.1 alone (the
+        # demo's embedded amqtt) serve a single hub.
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=s.mqtt_client_id or f"gatehouse-hub-{id(self):x}",
-            protocol=mqtt.MQTTv5,
+            protocol=mqtt.MQTTv5 if s.mqtt_share_group else mqtt.MQTTv311,
         )
         if s.mqtt_username:
             client.username_pw_set(s.mqtt_username, s.mqtt_password)
@@ -265,22 +270,29 @@ class HubMqtt:
             return
         if direction != "up":
             return
-        info = self.registry.get(site, gate)
+        # A hello (once per connect) reads the gate afresh: its key may have been rotated
+        # by another process (the CLI) since it was cached.
+        info = self.registry.get(site, gate, reload=kind == "hello")
         if info is None:
             self.rejections.count(site, gate, "unknown_gate")
             return
         try:
+            now = self.clock.timestamp()
             try:
-                body = envelope.open(info.key, payload)
+                body = envelope.open(info.keys(now), payload)
             except WrongKey:
                 info = self.registry.get(site, gate, reload=True) or info
-                body = envelope.open(info.key, payload)
+                body = envelope.open(info.keys(now), payload)
+            kid = bytes(payload[: envelope.KID_LEN])
+            self.last_kid[info.id] = kid
             obj = envelope.loads(body)
             if obj.get("g") != gate:
                 raise WrongGate(f"body names gate {obj.get('g')!r}, topic {gate!r}")
             if obj.get("t") != kind:
                 raise Malformed(f"a {obj.get('t')!r} body on up/{kind}")
             self._handlers[kind](self, info, obj)
+            if kind == "hello" and info.prev is not None and kid == info.prev.kid:
+                self._resend_rekey(info)
         except ProtocolError as err:
             self.rejections.count(site, gate, err.code, info.id)
         except Exception:
@@ -297,16 +309,14 @@ class HubMqtt:
         self.send_list(info, gate_version=hello["v"], want_snapshot=hello["want_snapshot"])
         with self.session() as s:
             high = ingest.acked_seq(s, gate_id=info.id, sid=hello["sid"])
-        self._publish(
-            info, "ack", envelope.seal_json(info.key, messages.ack(info.gate, hello["sid"], high))
-        )
+        self._publish(info, "ack", self._seal(info, messages.ack(info.gate, hello["sid"], high)))
 
     def _checkin(self, info: GateInfo, obj: dict[str, Any]) -> None:
         sid, entries = messages.parse_checkin_batch(obj)
         with self.session() as s:
             high = ingest.store_batch(s, gate=info, sid=sid, entries=entries, clock=self.clock)
             s.commit()
-        self._publish(info, "ack", envelope.seal_json(info.key, messages.ack(info.gate, sid, high)))
+        self._publish(info, "ack", self._seal(info, messages.ack(info.gate, sid, high)))
 
     def _status(self, info: GateInfo, obj: dict[str, Any]) -> None:
         status = messages.parse_status(obj)
@@ -329,7 +339,34 @@ class HubMqtt:
         "enroll": _enroll,
     }
 
+    def _resend_rekey(self, info: GateInfo) -> None:
+        """A gate still on its old key said hello: send it the new key again."""
+        from hub.models import Gate
+        from hub.services.key_rotation import rekey_command
+
+        with self.session() as s:
+            gate = s.get(Gate, info.id)
+            if gate is None:
+                return
+            body = rekey_command(s, gate=gate, clock=self.clock, actor="hub")
+            s.commit()
+        self.publish_command(info.id, body)
+
     # -- down messages ----------------------------------------------------------------
+
+    def seal_key(self, info: GateInfo) -> MacKey:
+        """The key to seal for *info*'s gate: while it switches keys, the one it last used.
+
+        A gate that has not yet received (or saved) its new key only opens messages
+        under the old one; once it has used the new key, the hub follows.
+        """
+        switching = info.prev is not None and self.clock.timestamp() < info.prev_until
+        if switching and self.last_kid.get(info.id) != info.key.kid:
+            return info.prev  # type: ignore[return-value]
+        return info.key
+
+    def _seal(self, info: GateInfo, body: dict[str, Any]) -> bytes:
+        return envelope.seal_json(self.seal_key(info), body)
 
     def _publish(self, info: GateInfo, kind: str, payload: bytes) -> None:
         self.client.publish(topics.down(info.site, info.gate, kind), payload, qos=1)
@@ -354,7 +391,7 @@ class HubMqtt:
         info = self.registry.by_id(gate_id)
         if info is None:
             raise LookupError(f"no gate {gate_id}")
-        self._publish(info, "cmd", envelope.seal_json(info.key, body))
+        self._publish(info, "cmd", self._seal(info, body))
 
     def _snapshot_data(self, s: Session, site_id: int) -> tuple[int, bytes]:
         version = s.exec(select(Site.list_version).where(Site.id == site_id)).one()
@@ -400,9 +437,11 @@ class HubMqtt:
             version, data = self._snapshot_data(s, info.site_id)
             sched = site_schedules(s, site, now)
             mtu = self.mtu.get(info.id, DEFAULT_MTU)
-            bodies = snapshot_bodies(info.gate, version, data, now, sched, mtu)
+            extra = {"reentry": reentry_window(s, info.site_id)}
+            bodies = snapshot_bodies(info.gate, version, data, now, sched, mtu, extra)
+        key = self.seal_key(info)
         for body in bodies:
-            self._publish(info, "acl", envelope.seal(info.key, body))
+            self._publish(info, "acl", envelope.seal(key, body))
         self.sent_version[info.id] = version
         return plan.kind
 

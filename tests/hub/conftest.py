@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -90,3 +91,22 @@ def running_hub(db_url: str, mosquitto: Mosquitto, clock: ManualClock) -> Iterat
     settings = Settings(database_url=db_url, mqtt_port=mosquitto.port, acl_poll_s=0.5)
     with Hub(settings, clock=clock) as hub:
         yield hub
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Debian Chromium for the whole test session, driven by Playwright
+    (shared by the console's and the portal's browser tests: Playwright's sync API runs
+    one instance per process)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.hub.console.conftest import CHROMIUM_ARGS, chromium_path
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()

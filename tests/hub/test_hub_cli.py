@@ -15,6 +15,7 @@ from hub.core.db import make_engine
 from hub.core.security import verify_password
 from hub.migrations import current_heads
 from hub.models import User
+from tests.hub.test_migrations import script_heads
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def fresh_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def test_migrate_then_create_user(fresh_db: str) -> None:
     runner = CliRunner()
     assert runner.invoke(cli, ["hub", "migrate"]).exit_code == 0
-    assert current_heads(fresh_db) == {"0003"}
+    assert current_heads(fresh_db) == script_heads()
     args = [
         "hub",
         "create-user",

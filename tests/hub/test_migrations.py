@@ -28,6 +28,10 @@ EXPECTED = {
     "plan", "subscription", "paymentmethod", "gatewaycustomer", "billingprofile", "invoice",
     "invoicecounter", "invoiceline", "chargeattempt", "payment", "refund", "dispute",
     "webhookevent", "dunningcase", "clockstate",
+    "dunningaction", "dunningmessage", "collectiontask", "paymentplan", "dunningpolicy",
+    "dunningsegments",
+    "portallink", "portalsession", "freezerequest",
+    "usageplan", "usagepass", "usagerecord", "usagesite",
 }  # fmt: skip
 
 

@@ -55,6 +55,7 @@ class HubSim:
         self.card_secret = card_secret
         self.now = now
         self.schedules = schedules or Schedules()
+        self.manifest_extra: dict[str, Any] = {}  # e.g. {"reentry": 10800}
         self.keys: dict[str, bytes] = {}
         self.versions: dict[int, bytes] = {0: b""}
         self.version = 0
@@ -179,7 +180,9 @@ class HubSim:
             min(snapshot.MAX_CHUNK_RECORDS, (mtu - envelope.HEAD_LEN - snapshot.HEADER_SIZE) // 16),
         )
         chunks = snapshot.make_chunks(version, data, per_chunk)
-        man = snapshot.manifest(gate, version, data, self.now(), len(chunks), self.schedules)
+        man = snapshot.manifest(
+            gate, version, data, self.now(), len(chunks), self.schedules, self.manifest_extra
+        )
         self._publish(gate, "acl", envelope.dumps(man))
         for c in chunks:
             self._publish(gate, "acl", c)

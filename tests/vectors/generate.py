@@ -683,6 +683,60 @@ def downlink_vectors():
     }
 
 
+def rekey_vectors():
+    """A new key sealed under the old one, and a gate's conversation across a rotation."""
+    nonce = bytes(range(16))
+    pad = mac(GATE_KEY, b"gatehouse-rekey:" + nonce)
+    args = {
+        "from": kid(GATE_KEY).decode(),
+        "kid": kid(OTHER_KEY).decode(),
+        "nonce": h(nonce),
+        "key": h(bytes(a ^ b for a, b in zip(OTHER_KEY, pad, strict=True))),
+        "until": MON_UTC + 600,
+    }
+    tampered = dict(args, key=("0" if args["key"][0] != "0" else "1") + args["key"][1:])
+    gate = "front-door"
+    cmd = {"t": "cmd", "g": gate, "n": 2000, "op": "rekey", "issued": MON_UTC, "args": args}
+    ack = {"t": "ack", "g": gate, "sid": "00112233aabbccdd", "seq": 1}
+    steps = [
+        # (key the hub sealed with, now, kind, body, expected event or code)
+        (GATE_KEY, MON_UTC, "cmd", cmd, "cmd"),
+        (OTHER_KEY, MON_UTC + 1, "ack", ack, "ack"),
+        (GATE_KEY, MON_UTC + 2, "ack", ack, "ack"),  # old key: still inside the overlap
+        (GATE_KEY, MON_UTC + 600, "ack", ack, "wrong_key"),  # overlap over
+        (OTHER_KEY, MON_UTC + 601, "ack", ack, "ack"),
+    ]
+    return {
+        "old": h(GATE_KEY),
+        "new": h(OTHER_KEY),
+        "nonce": h(nonce),
+        "args": args,
+        "open": [
+            {"name": "opens", "key": h(GATE_KEY), "args": args, "new": h(OTHER_KEY)},
+            {"name": "another old key", "key": h(OTHER_KEY), "args": args, "error": "bad_mac"},
+            {"name": "tampered key", "key": h(GATE_KEY), "args": tampered, "error": "bad_mac"},
+            {
+                "name": "short nonce",
+                "key": h(GATE_KEY),
+                "args": dict(args, nonce="00"),
+                "error": "malformed",
+            },
+            {
+                "name": "until not a number",
+                "key": h(GATE_KEY),
+                "args": dict(args, until="soon"),
+                "error": "malformed",
+            },
+        ],
+        "gate": gate,
+        "sid": "00112233aabbccdd",
+        "steps": [
+            {"kind": k, "now": t, "payload": h(seal(key, jdump(b))), "expect": e}
+            for key, t, k, b, e in steps
+        ],
+    }
+
+
 def checkin_vectors():
     good = {
         "t": "checkin",
@@ -713,8 +767,88 @@ def checkin_vectors():
     }
 
 
+def metering_vectors():
+    """Hand-computed: Bangkok is UTC+7 all year, so local midnight is 17:00 UTC."""
+    bkk = {"w": {}, "tz": [[0, 7 * 3600]]}
+    midnight_bkk = MON_UTC + 17 * 3600  # MON_UTC is 00:00 UTC = 07:00 in Bangkok
+    return {
+        "until": [
+            {
+                "name": "window 3 h",
+                "start": MON_UTC,
+                "flags": 4,
+                "window": 10800,
+                "sched": bkk,
+                "until": MON_UTC + 10800,
+            },
+            {
+                "name": "no window",
+                "start": MON_UTC,
+                "flags": 4,
+                "window": 0,
+                "sched": bkk,
+                "until": None,
+            },
+            {
+                "name": "day pass to local midnight",
+                "start": MON_UTC,
+                "flags": 12,
+                "window": 10800,
+                "sched": bkk,
+                "until": midnight_bkk,
+            },
+            {
+                "name": "day pass just before midnight",
+                "start": midnight_bkk - 1,
+                "flags": 12,
+                "window": 0,
+                "sched": bkk,
+                "until": midnight_bkk,
+            },
+            {
+                "name": "day pass at midnight",
+                "start": midnight_bkk,
+                "flags": 12,
+                "window": 0,
+                "sched": bkk,
+                "until": midnight_bkk + 86400,
+            },
+        ],
+        "left": [
+            {"flags": 4 | (3 << 4), "used": 0, "left": 3},
+            {"flags": 4 | (3 << 4), "used": 2, "left": 1},
+            {"flags": 4 | (3 << 4), "used": 5, "left": 0},
+            {"flags": 4 | (15 << 4), "used": 1, "left": 14},
+        ],
+        "starts": [
+            {
+                "name": "spaced beyond window",
+                "times": [0, 4000, 8000],
+                "window": 3600,
+                "starts": [0, 1, 2],
+            },
+            {
+                "name": "re-entries chain to the first",
+                "times": [0, 1000, 3599, 3600, 5000],
+                "window": 3600,
+                "starts": [0, 3],
+            },
+            {"name": "no window", "times": [0, 1, 1], "window": 0, "starts": [0, 1, 2]},
+        ],
+        "window": [
+            {"value": None, "ok": 0},
+            {"value": 10800, "ok": 10800},
+            {"value": 86401, "error": "malformed"},
+            {"value": -1, "error": "malformed"},
+            {"value": True, "error": "malformed"},
+            {"value": "3h", "error": "malformed"},
+        ],
+    }
+
+
 def main() -> None:
     files = {
+        "metering": metering_vectors(),
         "mac": mac_vectors(),
         "envelope": envelope_vectors(),
         "cardkey": cardkey_vectors(),
@@ -726,6 +860,7 @@ def main() -> None:
         "delta": delta_vectors(),
         "downlink": downlink_vectors(),
         "checkin": checkin_vectors(),
+        "rekey": rekey_vectors(),
     }
     for name, data in files.items():
         (HERE / f"{name}.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")

@@ -25,7 +25,9 @@ from protocol import (  # noqa: E402  # noqa: E402
     envelope,
     freshness,
     messages,
+    metering,
     records,
+    rekey,
     snapshot,
     topics,
 )
@@ -336,6 +338,77 @@ def checkin_cases(data):
         yield "contiguous-%d" % i, run
 
 
+def metering_cases(data):
+    for v in data["until"]:
+
+        def run(v=v):
+            sch = Schedules.from_json(v["sched"])
+            got = metering.reentry_until(v["start"], v["flags"], v["window"], sch)
+            expect_equal(got, v["until"], "reentry_until")
+
+        yield "until: " + v["name"], run
+    for i, v in enumerate(data["left"]):
+
+        def run(v=v):
+            expect_equal(metering.visits_left(v["flags"], v["used"]), v["left"], "left")
+
+        yield "left-%d" % i, run
+    for v in data["starts"]:
+
+        def run(v=v):
+            w = v["window"]
+            got = metering.visit_starts(v["times"], lambda t: t + w if w else None)
+            expect_equal(got, v["starts"], "starts")
+
+        yield "starts: " + v["name"], run
+    for i, v in enumerate(data["window"]):
+
+        def run(v=v):
+            if "error" in v:
+                expect_error(lambda: metering.check_window(v["value"]), v["error"])
+            else:
+                expect_equal(metering.check_window(v["value"]), v["ok"], "window")
+
+        yield "window-%d" % i, run
+
+
+def rekey_cases(data):
+    def run_args():
+        got = rekey.args(unhex(data["old"]), unhex(data["new"]), unhex(data["nonce"]), 0)
+        want = dict(data["args"])
+        want["until"] = 0
+        expect_equal(got, want, "rekey args")
+
+    yield "rekey args", run_args
+    for v in data["open"]:
+
+        def run(v=v):
+            if "error" in v:
+                expect_error(lambda: rekey.open_args(unhex(v["key"]), v["args"]), v["error"])
+            else:
+                expect_equal(rekey.open_args(unhex(v["key"]), v["args"]).hex(), v["new"], "key")
+
+        yield "rekey open: " + v["name"], run
+
+    def conversation():
+        link = Downlink(unhex(data["old"]), data["gate"], data["sid"])
+        for i, s in enumerate(data["steps"]):
+            try:
+                event, value = link.open(s["kind"], unhex(s["payload"]), s["now"])
+            except ProtocolError as err:
+                expect_equal(err.code, s["expect"], "step %d" % i)
+                continue
+            expect_equal(event, s["expect"], "step %d" % i)
+            if event == "cmd":
+                new = link.rekey_key(value["args"])
+                expect_equal(link.rotate(new, value["args"]["until"]), True, "rotated")
+                expect_equal(link.rotate(new, value["args"]["until"]), False, "rotated twice")
+        expect_equal(link.key.key.hex(), data["new"], "key in use")
+        expect_equal(len(link.keys), 1, "old key forgotten")
+
+    yield "rekey conversation", conversation
+
+
 SUITES = (
     ("mac", mac_cases),
     ("envelope", envelope_cases),
@@ -348,6 +421,8 @@ SUITES = (
     ("delta", delta_cases),
     ("downlink", downlink_cases),
     ("checkin", checkin_cases),
+    ("metering", metering_cases),
+    ("rekey", rekey_cases),
 )
 
 

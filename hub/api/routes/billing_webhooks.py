@@ -31,7 +31,10 @@ async def receive_webhook(gateway_name: str, request: Request) -> dict[str, Any]
     if gateway_name != gateway.name:
         raise HTTPException(404, f"this hub takes payments through {gateway.name!r}")
     payload = await request.body()
+    rejections = getattr(state, "http_rejections", None)
     if len(payload) > MAX_BODY:
+        if rejections is not None:
+            rejections.count("webhook_too_large")
         raise HTTPException(413, "webhook body too large")
     signature = request.headers.get("stripe-signature", "")
 
@@ -39,6 +42,8 @@ async def receive_webhook(gateway_name: str, request: Request) -> dict[str, Any]
         try:
             event = gateway.parse_webhook(payload, signature)
         except WebhookVerificationError as err:
+            if rejections is not None:
+                rejections.count("webhook_bad_signature")
             raise HTTPException(400, f"webhook not verified: {err}") from None
         with open_session(state.engine, state.settings) as session:
             outcome = apply_event(

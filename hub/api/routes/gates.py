@@ -8,11 +8,21 @@ from fastapi import APIRouter, HTTPException, status
 from sqlmodel import col, select
 
 from hub.api import crud
-from hub.api.deps import ClockDep, CurrentUser, Installer, MqttDep, SessionDep, SettingsDep, Staff
+from hub.api.deps import (
+    ClockDep,
+    CurrentUser,
+    Installer,
+    Manager,
+    MqttDep,
+    SessionDep,
+    SettingsDep,
+    Staff,
+)
 from hub.models import Door, Gate, Role, Site
 from hub.models.gate import GateCommand, GateCreate, GateProvisioned, GatePublic
 from hub.mqtt.commands import issue_command
 from hub.services.gates import provision_gate
+from hub.services.key_rotation import DEFAULT_OVERLAP_S, RotationInProgress, rotate_gate_key
 
 router = APIRouter(prefix="/gates", tags=["gates"])
 
@@ -98,3 +108,41 @@ def command_gate(
     session.commit()
     mqtt.publish_command(gate_id, cmd)
     return cmd
+
+
+@router.post("/{gate_id}/rotate-key", status_code=202)
+def rotate_key(
+    gate_id: int,
+    session: SessionDep,
+    clock: ClockDep,
+    mqtt: MqttDep,
+    user: Manager,
+    overlap_s: int = DEFAULT_OVERLAP_S,
+) -> dict[str, Any]:
+    """Give the gate a new HMAC key, sent to it sealed under the old one.
+
+    Both keys are accepted until ``overlap_until``; the answer names the key ids, never
+    a key.  ``409`` while the previous rotation's overlap is still running.
+    """
+    crud.get_or_404(session, Gate, gate_id)
+    if mqtt is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the MQTT service is not running")
+    if not 60 <= overlap_s <= 30 * 86400:
+        raise HTTPException(422, "overlap_s must be between 60 and 2592000")
+    try:
+        cmd = rotate_gate_key(
+            session, gate_id=gate_id, clock=clock, actor=user.actor, overlap_s=overlap_s
+        )
+    except RotationInProgress as err:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(err)) from None
+    session.commit()
+    gate = crud.get_or_404(session, Gate, gate_id)
+    mqtt.registry.forget(gate_id)
+    mqtt.publish_command(gate_id, cmd)
+    return {
+        "gate_id": gate_id,
+        "key_id": gate.key_id,
+        "previous_key_id": gate.prev_key_id,
+        "overlap_until": gate.prev_key_until,
+        "command": cmd["n"],
+    }

@@ -31,7 +31,7 @@ from hub.console.forms import (
     text_field,
 )
 from hub.console.permissions import Perm
-from hub.console.web import render
+from hub.console.web import console_of, render
 from hub.models import (
     Card,
     CheckIn,
@@ -268,6 +268,11 @@ def render_member(
         )
     ).one()
     site_list = sites(db)
+    panels = [
+        found
+        for panel in console_of(request).member_panels
+        if (found := panel(db, viewer, member)) is not None
+    ]
     zones = {
         s.id: db.exec(select(Zone).where(Zone.site_id == s.id).order_by(col(Zone.number))).all()
         for s in site_list
@@ -280,7 +285,8 @@ def render_member(
         today=local(now, timezone).date().isoformat(),
         interaction_kinds=[k.value for k in InteractionKind],
         card_errors=card_errors or {}, card_values=card_values or {},
-        note_errors=note_errors or {}, ent_errors=ent_errors or {}, status_code=status_code,
+        note_errors=note_errors or {}, ent_errors=ent_errors or {}, panels=panels,
+        status_code=status_code,
     )  # fmt: skip
 
 

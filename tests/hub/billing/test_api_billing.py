@@ -278,8 +278,10 @@ def test_selling_at_the_desk_and_refunding(api: TestClient) -> None:
     ]
     assert invoice["status"] == "open" and invoice["attempts"][0]["status"] == "declined"
     iid = invoice["id"]
-    wrong = api.post(f"{API}/invoices/{iid}/pay", json={"method": "cash", "amount": 100})
-    assert "THB 5,711.07" in _fields(wrong)["amount"]
+    wrong = api.post(f"{API}/invoices/{iid}/pay", json={"method": "cash", "amount": 1_000_000})
+    assert "THB 5,711.07" in _fields(wrong)["amount"]  # more than is due
+    part = api.post(f"{API}/invoices/{iid}/pay", json={"method": "cash", "amount": 100})
+    assert part.status_code == 200 and part.json()["status"] == "open"  # a part payment
     paid = api.post(f"{API}/invoices/{iid}/pay", json={"method": "cash", "reference": "R-1"})
     assert paid.status_code == 200, paid.text
     assert paid.json()["status"] == "paid" and paid.json()["payments"][0]["method"] == "cash"

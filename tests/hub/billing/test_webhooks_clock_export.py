@@ -128,24 +128,29 @@ def test_other_parts_register_due_work_in_order(
     engine: Engine, settings: Settings, clock: ManualClock
 ) -> None:
     names = [h.name for h in due_hooks()]
-    assert names == ["billing", "invoice-emails", "entitlements"]
+    assert names == [
+        "usage", "billing", "invoice-emails", "dunning", "card-expiry", "entitlements"
+    ]  # fmt: skip
     calls: list[str] = []
-    register_due_hook("dunning", lambda ctx: calls.append(ctx.clock.now().isoformat()), order=500)
+    register_due_hook("reports", lambda ctx: calls.append(ctx.clock.now().isoformat()), order=500)
     try:
         assert [h.name for h in due_hooks()] == [
+            "usage",
             "billing",
             "invoice-emails",
             "dunning",
+            "card-expiry",
+            "reports",
             "entitlements",
         ]
         from hub.clock.hooks import run_due_work
 
         ctx = DueContext(engine=engine, settings=settings, clock=clock)
-        only = [h for h in due_hooks() if h.name == "dunning"]
+        only = [h for h in due_hooks() if h.name == "reports"]
         run_due_work(ctx, only)
         assert calls == [clock.now().isoformat()]
     finally:
-        unregister_due_hook("dunning")
+        unregister_due_hook("reports")
 
 
 def test_the_cli_advances_the_stored_clock_and_exports_books_that_reconcile(
@@ -211,7 +216,9 @@ def _cli_year(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
         cases = s.exec(select(DunningCase)).all()
         unpaid = s.exec(select(Invoice).where(Invoice.member_id == bad.id)).all()
         assert sorted(c.invoice_id for c in cases) == sorted(i.id for i in unpaid)
-        assert len(unpaid) == 13 and {i.status for i in unpaid} == {"open"}
+        # dunning gave up on day 21: subscription cancelled, the one invoice written off
+        assert len(unpaid) == 1 and {i.status for i in unpaid} == {"uncollectible"}
+        assert [(c.status, c.closed_reason) for c in cases] == [("closed", "uncollectible")]
     # a refund at the desk of one card payment, so the ledger has refunds too
     with open_session(engine, settings) as s:
         from hub.billing.refunds import credit_note_for, pay_out_credit_note
@@ -259,6 +266,6 @@ def _cli_year(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     assert exported["THB"] == 2 * (157000 + 12 * 107000) - 10000
     assert exported["USD"] == 5 * 4999
     with (out / "invoices.csv").open() as f:
-        assert sum(1 for _ in csv.DictReader(f)) == 2 * 13 + 13 + 5 + 1
+        assert sum(1 for _ in csv.DictReader(f)) == 2 * 13 + 1 + 5 + 1  # one unpaid
     world.gateway.close()  # type: ignore[attr-defined]
     engine.dispose()

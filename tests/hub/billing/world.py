@@ -69,14 +69,16 @@ class World:
             s.commit()
             return plan
 
-    def member(self, card_number: str | None = "4242424242424242") -> Member:
+    def member(
+        self, card_number: str | None = "4242424242424242", email: str | None = None
+    ) -> Member:
         n = next(_n)
         now = self.clock.now()
         with self.session() as s:
             m = Member(
                 first_name="Member",
                 last_name=str(n),
-                email=f"m{n}@example.com",
+                email=email or f"m{n}@example.com",
                 created_at=now,
                 updated_at=now,
             )

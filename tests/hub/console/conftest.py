@@ -248,21 +248,6 @@ def chromium_path() -> str:
     raise RuntimeError("chromium is not installed: scripts/setup-system.sh chromium")
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """One headless Chromium for the whole test session, driven by Playwright."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
 @dataclass
 class ServedHub:
     """A running hub (MQTT on its own Mosquitto) behind a real HTTP server."""

@@ -111,6 +111,7 @@ def test_a_gate_added_in_the_console_claims_its_config_once(live_console: LiveCo
         data={"csrf_token": csrf, "site_id": str(live.site.id), "slug": "Bad Slug!"},
     )
     assert bad.status_code == 422 and "Pick a door of this site" in bad.text
+    assert 'type="number" value="" min="0" max="15">' in bad.text  # field attributes as written
     answer = client.post(
         "/console/gates/new",
         data={"csrf_token": csrf, "site_id": str(live.site.id), "new_door": "Pool door",

@@ -11,7 +11,7 @@ outside this map, or one that does not name its permission, fails the test.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from fastapi.routing import APIRoute
@@ -19,7 +19,8 @@ from fastapi.testclient import TestClient
 
 from hub.console import sessions
 from hub.console.permissions import can
-from hub.models import Card, Entitlement, Role, User
+from hub.models import Card, Entitlement, FreezeRequest, Role, User
+from tests.hub.console.billing_rows import bill_a_month
 from tests.hub.console.conftest import Console
 
 ALL = frozenset(Role)
@@ -32,11 +33,16 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "/console/dashboard": STAFF,
     "/console/members": STAFF,
     "/console/members/{member_id}/entitlements": MANAGERS,
+    "/console/members/{member_id}/usage": STAFF,
     "/console/checkins": STAFF,
     "/console/gates": GATE_PEOPLE,
     "/console/reports": MANAGERS,
+    "/console/plans": MANAGERS,
+    "/console/invoices": MANAGERS,
     "/console/audit": MANAGERS,
+    "/console/freeze-requests": MANAGERS,
     "/console/users": frozenset({Role.OWNER}),
+    "/console/dunning": MANAGERS,
     "/console/account": ALL,
     "/console/logout": ALL,
 }
@@ -80,7 +86,9 @@ def console_routes(app) -> Iterator[tuple[str, str, APIRoute]]:  # type: ignore[
 
 @pytest.fixture
 def walk(console: Console) -> Console:
-    """The console with a card, an entitlement and a spare user for ids to point at."""
+    """The console with a card, an entitlement, a spare user, a plan and an invoice for
+    ids to point at."""
+    billed = bill_a_month(console)
     with console.session() as s:
         card = Card(member_id=console.member.id or 0, uid_hex="04a1b2c3",
                     created_at=console.clock.now())  # fmt: skip
@@ -93,11 +101,17 @@ def walk(console: Console) -> Console:
             email="spare@club.example", full_name="Spare", role="front_desk",
             password_hash="-", created_at=console.clock.now(),
         )  # fmt: skip
-        s.add_all([card, ent, spare])
+        freeze = FreezeRequest(
+            member_id=console.member.id or 0, from_on=date(2027, 1, 1),
+            resume_on=date(2027, 1, 15), created_at=console.clock.now(),
+        )  # fmt: skip
+        s.add_all([card, ent, spare, freeze])
         s.commit()
         console.ids = {  # type: ignore[attr-defined]
             "member_id": console.member.id, "card_id": card.id, "gate_id": console.gate.id,
-            "user_id": spare.id, "entitlement_id": ent.id,
+            "user_id": spare.id, "entitlement_id": ent.id, "plan_id": billed.plan.id,
+            "invoice_id": billed.failed.id, "request_id": freeze.id,
+            "case_id": 999_999, "task_id": 999_999,  # none such: a 404 page for who may look
         }  # fmt: skip
     return console
 

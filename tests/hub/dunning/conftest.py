@@ -12,6 +12,11 @@ from pathlib import Path
 import pytest
 
 from gatehouse.services.smtp import SmtpServer
+from tests.hub.console.conftest import (  # noqa: F401 (the console fixtures, for its pages)
+    console,
+    console_db_url,
+    migrated_template,
+)
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
-"""``gatehouse hub dunning check`` and ``preview``."""
+"""``gatehouse hub dunning check``, ``preview``, ``run`` and ``policy``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from gatehouse.cli import app
@@ -49,3 +50,38 @@ def test_preview_refuses_unknown_policy_and_timezone() -> None:
     assert CliRunner().invoke(app, ["hub", "dunning", "preview", "nope"]).exit_code != 0
     result = CliRunner().invoke(app, ["hub", "dunning", "preview", "--timezone", "Mars/Base"])
     assert result.exit_code != 0 and "unknown timezone" in result.output
+
+
+def test_run_and_edit_policies_against_a_hub_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hub.core.config import get_settings
+    from hub.migrations import upgrade
+
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    upgrade(url)
+    monkeypatch.setenv("GATEHOUSE_DATABASE_URL", url)
+    monkeypatch.setenv("GATEHOUSE_MQTT_ENABLED", "false")
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        ran = runner.invoke(app, ["hub", "dunning", "run"])
+        assert ran.exit_code == 0, ran.output
+        assert "cases looked at 0; actions planned 0" in ran.output
+        shown = runner.invoke(app, ["hub", "dunning", "policy", "show", "default"])
+        assert shown.exit_code == 0 and shown.output.startswith("# default v1, stored by shipped")
+        edited = tmp_path / "default.yaml"
+        text = (BUILTIN_POLICY_DIR / "default.yaml").read_text("utf-8")
+        edited.write_text(text.replace("max_messages: 4", "max_messages: 3"), encoding="utf-8")
+        saved = runner.invoke(app, ["hub", "dunning", "policy", "save", str(edited)])
+        assert saved.exit_code == 0 and "saved default v2 (14 steps)" in saved.output
+        again = runner.invoke(app, ["hub", "dunning", "policy", "show", "default"])
+        assert (
+            again.output.startswith("# default v2, stored by cli")
+            and "max_messages: 3" in again.output
+        )
+        edited.write_text(text.replace("tone: polite", "tone: rude", 1), encoding="utf-8")
+        refused = runner.invoke(app, ["hub", "dunning", "policy", "save", str(edited)])
+        assert refused.exit_code == 1 and "tone" in refused.output
+    finally:
+        get_settings.cache_clear()

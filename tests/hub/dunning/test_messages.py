@@ -71,6 +71,7 @@ def test_both_languages_ship_every_template() -> None:
         "suspended",
         "cancellation_notice",
         "confirm_payment",
+        "card_expiring",
     } == TEMPLATE_NAMES
     for language in ("en", "th"):
         names = {p.stem for p in (TEMPLATE_DIR / language).glob("*.txt")}

@@ -24,6 +24,16 @@ def _club(h: Harness, members: int = 20):  # type: ignore[no-untyped-def]
     return site, door, cards
 
 
+def _settle_pushes(h: Harness, site_id: int, version: int) -> None:
+    """Wait until the hub's own poll has pushed *version* while the gate is away, so the
+    only list the gate receives on return is the one its hello asks for."""
+    deadline = time.monotonic() + 10
+    while h.service.pushed.get(site_id, 0) < version and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert h.service.pushed.get(site_id, 0) == version
+    assert h.service.wait_idle()
+
+
 def test_snapshot_on_connect_then_a_revoke_arrives_as_a_delta_within_a_second(
     harness: Harness,
 ) -> None:
@@ -73,6 +83,7 @@ def test_a_gate_offline_for_500_versions_gets_a_snapshot(harness: Harness) -> No
         )
         h.session.commit()
     assert site.list_version == 501
+    _settle_pushes(h, site.id, 501)
     gate.start()
     assert gate.wait_version(501, timeout=5)
     assert (gate.sent_snapshots, gate.deltas) == (2, 0)
@@ -93,6 +104,7 @@ def test_a_gate_slightly_behind_gets_one_compacted_delta(sqlite_harness: Harness
             h.session, site_id=site.id, reason="x", clock=h.clock, member_ids=[card.member_id]
         )
         h.session.commit()
+    _settle_pushes(h, site.id, 4)
     gate.start()
     assert gate.wait_version(4)
     assert (gate.sent_snapshots, gate.deltas) == (1, 1)
