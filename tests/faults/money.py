@@ -34,9 +34,12 @@ def paying_club(world: World, *, slug: str, members: int, declining_every: int) 
 
 
 def double_charges(ledger: list[dict[str, Any]]) -> int:
-    """Charges beyond the first for any invoice (sent to the processor twice or more)."""
-    per_invoice = Counter(c["invoice_id"] for c in ledger)
-    return sum(n - 1 for n in per_invoice.values() if n > 1)
+    """Money taken twice: successful charges beyond the first for any invoice, plus any
+    idempotency key charged more than once.  (A declined charge retried later by
+    dunning is a new attempt with a key of its own, not a double charge.)"""
+    paid = Counter(c["invoice_id"] for c in ledger if c["status"] == "succeeded")
+    keys = Counter(c["idempotency_key"] for c in ledger)
+    return sum(n - 1 for n in paid.values() if n > 1) + sum(n - 1 for n in keys.values() if n > 1)
 
 
 def unsettled(world: World, site_id: int, today: date) -> int:
