@@ -6,7 +6,8 @@
 
 Pass *mqtt* (a started :class:`~hub.mqtt.service.HubMqtt`) to let the API send
 commands to gates, or ``start_mqtt=True`` to have the app start and stop its own MQTT
-service with its lifespan (what ``gatehouse hub serve`` does).  The web console
+service with its lifespan (what ``gatehouse hub serve`` does), and with it the due-work
+thread when ``settings.due_every_s`` is set (:mod:`hub.clock.worker`).  The web console
 (:mod:`hub.console`) is served under ``/console``, the member portal
 (:mod:`hub.portal`) under ``/portal``.
 """
@@ -65,7 +66,8 @@ def create_app(
     :param clock: the hub's clock (default: the system clock).
     :param engine: database engine (default: one for ``settings.database_url``).
     :param mqtt: a running MQTT service for commands; ``None`` answers them with 503.
-    :param start_mqtt: start an MQTT service for the app's lifetime.
+    :param start_mqtt: start an MQTT service (and the due work, if set) for the app's
+        lifetime.
     """
     settings = settings or get_settings()
     clock = clock or SystemClock()
@@ -79,9 +81,16 @@ def create_app(
 
             service = HubMqtt(engine=engine, settings=settings, clock=clock).start()
             app.state.mqtt = service
+        worker = None
+        if start_mqtt and settings.due_every_s > 0:
+            from hub.clock.worker import DueWorker
+
+            worker = DueWorker(engine=engine, settings=settings, clock=clock).start()
         try:
             yield
         finally:
+            if worker is not None:
+                worker.stop()
             if service is not None:
                 service.stop()
                 app.state.mqtt = None

@@ -8,6 +8,9 @@ that loses nothing:
 3. the check-in (allow or deny, with its reason code) is committed to the outbox;
 4. only then the relay pulses (or the red LED and buzzer refuse).
 
+If step 3 fails (the store's disk is full), the door refuses and the error is raised:
+no opening is ever unrecorded.
+
 A card held on the reader is read again and again; reads of the same UID within
 *debounce_s* of its last read are ignored, so holding a card makes one check-in::
 
@@ -170,9 +173,17 @@ class GateController:
             )  # fmt: skip
         flags = self._flags(trusted)
         visit = reason == rules.GRANTED and bool(rflags & FLAG_METERED)
-        seq = store.record(
-            now, key, reason, flags, admitted=allow and record is not None, visit=visit
-        )
+        try:
+            seq = store.record(
+                now, key, reason, flags, admitted=allow and record is not None, visit=visit
+            )
+        except Exception:
+            # The store cannot take the check-in (a full disk, an I/O error): the door
+            # stays shut, since an opening nobody can account for is worse than a
+            # refusal the member can retry.  The caller hears the error.
+            self._count("not_recorded")
+            self.door.refuse()
+            raise
         if allow:
             self.door.grant()
         else:

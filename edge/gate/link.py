@@ -168,6 +168,7 @@ class GateLink:
         except ProtocolError as err:
             self.sync.downlink.count(err.code)
             return
+        acked_before = self.store.acked
         try:
             event = self.sync.handle(kind, bytes(msg.payload))
         except Exception:  # a bug must not take the gate off the network
@@ -178,8 +179,12 @@ class GateLink:
             self.kick()  # the status reports the new version
         if event == "ack":
             with self._wake:
+                # Only an ack that moves counts as progress: a hub that keeps acking the
+                # same seq (one batch lost on the way) must not hold off the resend of
+                # the gap for as long as members keep tapping.
+                if self.store.acked > acked_before or not self._hello_answered:
+                    self._progress_at = self.monotonic()
                 self._hello_answered = True
-                self._progress_at = self.monotonic()
                 self._sent_high = max(self._sent_high, self.store.acked)
                 self._dirty = True
                 self._wake.notify_all()

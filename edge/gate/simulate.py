@@ -10,10 +10,12 @@ line) or from a script file::
     wait 500            # pause 500 ms
     hold 04a1b2c3 4000  # hold a card on the reader for 4 s (debounced to one tap)
 
-Each decision is printed on its own line, after its check-in is committed::
+Each decision is printed on its own line, after its check-in is committed; a tap the
+store could not take (a full disk) is printed as such, and the door stayed shut::
 
     tap 04a1b2c3 seq=17 open granted
     tap deadbeef seq=18 refused expired
+    tap 04a1b2c3 not recorded (database or disk is full): refused
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from edge.gate.config import GateConfig
 from edge.gate.controller import Decision
 from edge.gate.daemon import GateDaemon
 from edge.gate.reader import ScriptedReader
+from edge.gate.timers import Timers
+from gatehouse.clock import Clock
 from protocol import decision as rules
 from protocol.cardkey import parse_uid
 from protocol.errors import ProtocolError
@@ -106,8 +110,14 @@ def run_simulated(
     script: Path | None = None,
     stdin: TextIO | None = None,
     out: TextIO = sys.stdout,
+    clock: Clock | None = None,
+    timers: Timers | None = None,
 ) -> None:
-    """Run a gate with mock pins, taps from *script* or *stdin*, until SIGTERM or SIGINT."""
+    """Run a gate with mock pins, taps from *script* or *stdin*, until SIGTERM or SIGINT.
+
+    *clock* and *timers* replace the system clock and the real timers (a gate whose
+    clock is wrong, in fault tests).
+    """
     config.reader.backend = "scripted"
     reader = ScriptedReader()
 
@@ -116,12 +126,18 @@ def run_simulated(
             print(describe(decision), file=out, flush=True)
 
     pins = MockFactory()
-    daemon = GateDaemon(config, pin_factory=pins, reader=reader, on_decision=on_event)
+    daemon = GateDaemon(
+        config, clock=clock, timers=timers, pin_factory=pins, reader=reader, on_decision=on_event
+    )
     if config.pins.door_sensor is not None:
         pins.pin(config.pins.door_sensor).drive_low()  # the door starts closed
 
     def on_uid(uid: bytes) -> Decision | None:
-        decision = daemon.controller.handle_uid(uid)
+        try:
+            decision = daemon.controller.handle_uid(uid)
+        except Exception as err:  # the store could not take it; the door stayed shut
+            print(f"tap {uid.hex()} not recorded ({err}): refused", file=out, flush=True)
+            return None
         if decision is not None:
             print(describe(decision, uid), file=out, flush=True)
         return decision

@@ -280,7 +280,9 @@ class GateStore:
                 db.execute("INSERT OR REPLACE INTO visitstart VALUES (?, ?)", (card_key, ts))
             if command is not None:
                 self._set(db, "last_cmd", command)
-            self.last_seq = seq
+        # Only after the commit: a full disk rolls the row back, and the next check-in
+        # must take the same seq (a gap would stop the hub's contiguous ack for good).
+        self.last_seq = seq
         if command is not None:
             self.last_cmd = command
         return seq

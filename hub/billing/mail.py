@@ -3,7 +3,9 @@
 Issuing only marks an invoice as not yet emailed (``emailed_at`` empty); this outbox
 sends them afterwards, so a slow or unreachable mail server never holds up the billing
 run. The email's idempotency key is ``invoice:<id>:issued``: sent again after a crash,
-it carries the same ``Message-ID`` (and the folder mailer keeps one file)::
+it carries the same ``Message-ID`` (and the folder mailer keeps one file).  On
+PostgreSQL each round claims its invoices with ``FOR UPDATE SKIP LOCKED``, so hub
+replicas running it at the same moment send each email once::
 
     sent = send_invoice_emails(engine=engine, settings=settings, mailer=mailer, clock=clock)
 
@@ -55,6 +57,8 @@ def send_invoice_emails(
     """
     sent = 0
     after = 0
+    if engine.dialect.name == "postgresql":
+        batch_size = 1  # claimed, sent and marked one by one: a crash resends at most one
     while True:
         with open_session(engine, settings) as session:
             q = (
@@ -69,6 +73,10 @@ def send_invoice_emails(
             )
             if invoice_ids is not None:
                 q = q.where(col(Invoice.id).in_(list(invoice_ids)))
+            if session.get_bind().dialect.name == "postgresql":
+                # Several hub replicas email at once: each claims its own invoices and
+                # holds them until marked emailed, so no email goes out twice.
+                q = q.with_for_update(skip_locked=True, of=Invoice)  # type: ignore[arg-type]
             ids = list(session.exec(q))
             if not ids:
                 return sent

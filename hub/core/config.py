@@ -43,6 +43,9 @@ class Settings(BaseModel):
     :param gateway: ``simulated`` (test cards, a ledger at *simulated_gateway_path*,
         default: beside a SQLite database) or ``stripe`` (*stripe_api_key*,
         *stripe_webhook_secret*).
+    :param due_every_s: run the due work (billing run, emails, entitlement refresh) in
+        the server every this many seconds; 0 leaves it to ``gatehouse hub clock
+        run-due`` from cron.  Safe on every replica of a chain.
     :param mail_outbox: folder invoice emails are written to when *smtp_host* is unset
         (default: beside a SQLite database).
     :param sms_webhook_url: the club's SMS gateway, POSTed signed JSON
@@ -72,6 +75,7 @@ class Settings(BaseModel):
     acl_expired_retention_days: int = 30
     # Billing (hub.billing): the clock, the payment gateway and the invoice mailer.
     clock: Literal["system", "manual"] = "system"
+    due_every_s: float = 0.0
     gateway: Literal["simulated", "stripe"] = "simulated"
     simulated_gateway_path: str | None = None
     stripe_api_key: str | None = None
