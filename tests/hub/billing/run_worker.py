@@ -31,7 +31,10 @@ def child(at: datetime, batch: int) -> None:
     report = run_billing(
         engine=engine, settings=settings, clock=clock, gateway=gateway, batch_size=batch
     )
-    print(f"done {report.invoices_issued} {report.charges_sent}", flush=True)
+    # One write with its newline: a SIGKILL between print's text and its end would leave
+    # the parent's next line glued to this one.
+    sys.stdout.write(f"done {report.invoices_issued} {report.charges_sent}\n")
+    sys.stdout.flush()
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -78,11 +79,13 @@ class Worker:
             line = self.proc.stdout.readline()
             if not line:
                 raise RuntimeError(f"run_worker ended (exit {self.proc.wait()})")
-            if line.startswith("done "):
-                issued, charged = line.split()[1:3]
-                self.done = (int(issued), int(charged))
-            elif line.startswith("exit "):
-                return int(line.split()[1])
+            done = re.match(r"done (\d+) (\d+)", line)
+            if done:  # a child killed mid-line leaves the parent's "exit" glued on
+                self.done = (int(done.group(1)), int(done.group(2)))
+                line = line[done.end() :]
+            exited = re.search(r"exit (-?\d+)", line)
+            if exited:
+                return int(exited.group(1))
 
     def close(self) -> None:
         if self.proc.stdin:
