@@ -133,6 +133,7 @@ def desk_pay(
                      values=values, status_code=409)  # fmt: skip
     after = db.get(Invoice, invoice.id)
     assert after is not None
+    db.refresh(payment)  # settling the invoice expired what was loaded
     record(db, clock=clock, actor=viewer.actor, action="invoice.pay", entity="invoice",
            entity_id=invoice.id, site_id=invoice.site_id,
            after={**(snapshot_of(after) or {}), "payment": snapshot_of(payment)})  # fmt: skip
