@@ -13,7 +13,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from hub.models import Role
-from tests.hub.console.billing_rows import bill_a_month
+from tests.hub.console.billing_rows import bill_a_month, bill_one
 from tests.hub.console.conftest import ARTIFACTS, PASSWORD, ServedHub, email_of
 
 
@@ -110,15 +110,15 @@ def test_a_manager_creates_a_plan_voids_an_invoice_and_takes_cash(  # type: igno
 def test_the_front_desk_takes_a_part_payment_then_the_rest(  # type: ignore[no-untyped-def]
     browser, served_hub: ServedHub
 ) -> None:
-    billed = bill_a_month(served_hub.live)
+    unpaid = bill_one(served_hub.live, "Ploy")
     page = _page(browser)
     _sign_in(page, served_hub, Role.FRONT_DESK)
     expect(page.locator("#tile-mrr")).to_have_count(0)  # no money on the desk's dashboard
     expect(page.locator("nav >> text=Invoices")).to_have_count(0)
 
-    page.goto(f"{served_hub.url}/console/members/{billed.unpaid.member_id}")
+    page.goto(f"{served_hub.url}/console/members/{unpaid.member_id}")
     expect(page.locator("#desk-invoices")).to_contain_text("THB 1,070.00")
-    page.click(f"#take-payment-{billed.unpaid.id}")
+    page.click(f"#take-payment-{unpaid.id}")
     expect(page.locator("#f-amount")).to_have_value("1070.00")
     page.fill("#f-amount", "0")
     page.click("#desk-pay")
@@ -130,7 +130,7 @@ def test_the_front_desk_takes_a_part_payment_then_the_rest(  # type: ignore[no-u
     expect(page.locator("#desk-invoices")).to_contain_text("THB 670.00")
     _shot(page, "console-desk-member-en.png")
 
-    page.click(f"#take-payment-{billed.unpaid.id}")
+    page.click(f"#take-payment-{unpaid.id}")
     expect(page.locator("#balance")).to_have_text("THB 670.00")
     page.select_option("#f-method", "transfer")
     page.click("#desk-pay")
