@@ -13,6 +13,17 @@ open until its balance reaches zero. Paying the balance at the desk has the same
 as a card payment (``paid_through``, access,
 the dunning case closed); it is refused while a card charge for the invoice is in
 flight, so an invoice is never paid twice.
+
+A desk form carries a one-time ``form_key`` made when it was shown: the payment is
+recorded under it (``gateway_charge_id = "desk:<invoice>:<key>"``, unique), so the same
+form sent twice -- a double click, a reload -- finds the first payment instead of taking
+the money again::
+
+    first = pay_at_desk(session, invoice_id=41, method="cash", amount=50000,
+                        form_key="Xy12...", clock=clock, actor="user:3")
+    again = pay_at_desk(session, invoice_id=41, method="cash", amount=50000,
+                        form_key="Xy12...", clock=clock, actor="user:3")
+    again.id == first.id   # True: one payment
 """
 
 from __future__ import annotations
@@ -84,6 +95,17 @@ def amount_paid(session: Session, invoice_id: int) -> int:
     )
 
 
+def desk_payment_key(invoice_id: int, form_key: str) -> str:
+    """The unique id a desk payment taken with *form_key* is recorded under."""
+    return f"desk:{invoice_id}:{form_key}"
+
+
+def desk_payment(session: Session, invoice_id: int, form_key: str) -> Payment | None:
+    """The payment already taken at the desk with *form_key*, if any."""
+    key = desk_payment_key(invoice_id, form_key)
+    return session.exec(select(Payment).where(Payment.gateway_charge_id == key)).first()
+
+
 def pay_at_desk(
     session: Session,
     *,
@@ -93,6 +115,7 @@ def pay_at_desk(
     actor: str,
     reference: str | None = None,
     amount: int | None = None,
+    form_key: str | None = None,
 ) -> Payment:
     """Record cash or a transfer and, once nothing is left due, mark the invoice paid.
 
@@ -100,10 +123,16 @@ def pay_at_desk(
         Less is a part payment: the balance shrinks (a dunning case's reminders ask for
         what is left, a payment plan counts it) and the invoice stays open until the
         last part comes in. More than is due is refused.
+    :param form_key: the desk form's one-time key; a payment already recorded under it
+        is returned as it is (nothing new is taken).
     """
     if method not in DESK_METHODS:
         raise InvoiceActionRefused(f"the front desk takes {' or '.join(DESK_METHODS)}")
     invoice = locked_invoice(session, invoice_id)
+    desk_key = desk_payment_key(invoice_id, form_key) if form_key else None
+    earlier = desk_payment(session, invoice_id, form_key) if form_key else None
+    if earlier is not None:
+        return earlier
     if invoice.kind == DocumentKind.CREDIT_NOTE.value:
         raise InvoiceActionRefused("a credit note is paid out with a refund, not paid in")
     if invoice.status not in (InvoiceStatus.OPEN.value, InvoiceStatus.UNCOLLECTIBLE.value):
@@ -126,6 +155,7 @@ def pay_at_desk(
         method=method,
         method_label=method,
         gateway="front_desk",
+        gateway_charge_id=desk_key,
         reference=reference,
         paid_at=clock.now(),
         recorded_by=actor,

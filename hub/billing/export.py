@@ -48,6 +48,11 @@ class ExportSummary:
     reconciliation: Reconciliation
 
 
+def _charge_id(payment: Payment) -> str | None:
+    """The processor's charge id of a card payment (a desk payment's key is internal)."""
+    return None if payment.gateway == "front_desk" else payment.gateway_charge_id
+
+
 def _prefixes(session: Session) -> tuple[dict[int, str], dict[int, str]]:
     sites = session.exec(select(Site.id, Site.slug, Site.timezone)).all()
     profiles = {
@@ -124,7 +129,7 @@ def accounting_records(
             if day in period:
                 payments.append(
                     PaymentRecord(
-                        payment_id=p.gateway_charge_id or f"{p.method}:{p.id}",
+                        payment_id=_charge_id(p) or f"{p.method}:{p.id}",
                         invoice_number=labels[p.invoice_id],
                         paid_on=day, customer_ref=f"member:{p.member_id}",
                         currency=p.currency, amount=p.amount, method=p.method_label,

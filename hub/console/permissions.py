@@ -23,12 +23,17 @@ reports.view         x       x
 audit.view           x       x
 billing.view         x       x
 billing.manage       x       x
+billing.desk         x       x         x
 users.manage         x
 account              x       x         x           x
 =================  =====  =======  ==========  =========
 
-``billing.*`` is reserved for the invoice, plan and dunning pages and the billing
-tiles of the dashboard.  A new page adds its permission here (and to the table above).
+``billing.view`` and ``billing.manage`` are for the invoice, plan, report and dunning
+pages and the money tiles of the dashboard (MRR, failed payments, recovered);
+``billing.desk`` is the front desk's share of billing: a member's open invoices on the
+member page and taking cash or a transfer for them (all or part of the balance) --
+no revenue figures, no voids, refunds or write-offs.  A new page adds its permission
+here (and to the table above).
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ class Perm(StrEnum):
     AUDIT_VIEW = "audit.view"
     BILLING_VIEW = "billing.view"
     BILLING_MANAGE = "billing.manage"
+    BILLING_DESK = "billing.desk"
     USERS_MANAGE = "users.manage"
     ACCOUNT = "account"
 
@@ -65,6 +71,7 @@ _FRONT_DESK = frozenset(
         Perm.MEMBERS_EDIT,
         Perm.CARDS_ENROLL,
         Perm.CHECKINS_VIEW,
+        Perm.BILLING_DESK,
         Perm.ACCOUNT,
     }
 )

@@ -15,6 +15,7 @@ module             what lives there
 ``reports``        ``/console/reports/billing`` and its CSV files
 ``tiles``          MRR, failed payments open, recovered this month
 ``panel``          the member page's invoices and payments
+``desk_pay``       cash or a transfer taken at the front desk (all or part)
 ``locales/``,      Thai and English words; the pages' templates
 ``templates/``
 =================  ==============================================================
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from hub.billing.console import invoices, plans, reports
+from hub.billing.console import desk_pay, invoices, plans, reports
 from hub.billing.console.panel import member_billing
 from hub.billing.console.tiles import billing_tiles
 from hub.console import extend_console
@@ -48,7 +49,7 @@ def install(app: FastAPI) -> None:
     """Add the billing pages, words, templates, tiles, navigation and member section."""
     extend_console(
         app,
-        routers=(plans.router, invoices.router, reports.router),
+        routers=(plans.router, invoices.router, reports.router, desk_pay.router),
         locale_dirs=(LOCALES,),
         template_dirs=(TEMPLATES,),
         tiles=(TileSource(Perm.BILLING_VIEW, billing_tiles, 20),),

@@ -12,10 +12,14 @@ billing interval of zero units is refused, each with a message beside its field:
 
 from __future__ import annotations
 
+import re
+import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
+from hub.billing.console.helpers import money
 from hub.billing.money import Money, UnknownCurrency, normalize_currency
 from hub.billing.plans import IntervalUnit
 from hub.console.forms import bad_characters, message_for
@@ -184,3 +188,77 @@ def plan_values(plan: Any) -> dict[str, str | None]:
         "commitment_periods": str(plan.commitment_periods),
         "trial_days": str(plan.trial_days),
     }
+
+
+#: Fields of the desk payment form, as typed.
+DESK_FIELDS = ("method", "reference", "amount", "form_key")
+_FORM_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def new_form_key() -> str:
+    """A fresh one-time key for a desk payment form (see :func:`read_desk_payment`)."""
+    return secrets.token_urlsafe(24)
+
+
+@dataclass
+class DeskPayment:
+    """A desk payment as typed: how, the receipt or transfer reference, how much (minor
+    units) and the form's one-time key."""
+
+    method: str
+    reference: str | None
+    amount: int
+    form_key: str | None
+
+
+def read_desk_payment(
+    values: dict[str, str | None],
+    t: Translator,
+    *,
+    due: int,
+    currency: str,
+    methods: tuple[str, ...],
+    need_key: bool = True,
+) -> tuple[DeskPayment | None, dict[str, str]]:
+    """The payment typed into the desk form (``None`` with errors) and a message per field.
+
+    An empty amount means the whole balance *due*; zero, a negative amount, more than is
+    due or something that is not an amount is refused beside the field::
+
+        read_desk_payment({"method": "cash", "amount": "500"}, t, due=107000,
+                          currency="THB", methods=("cash", "transfer"), need_key=False)
+        # (DeskPayment(method='cash', reference=None, amount=50000, form_key=None), {})
+    """
+    errors = bad_characters(values, t)
+    method = values.get("method") or ""
+    if method not in methods:
+        errors.setdefault("method", t("form.invalid_choice"))
+    reference = values.get("reference")
+    if reference is not None and len(reference) > 120:
+        errors.setdefault("reference", t("form.too_long", max_length=120))
+    text = (values.get("amount") or "").strip()
+    amount = due
+    if text:
+        negative = text.startswith("-") or text.startswith("−")
+        parsed = None if negative else parse_amount(text, currency)
+        if negative:
+            errors.setdefault("amount", t("billing.desk.amount_positive"))
+        elif parsed is None:
+            errors.setdefault("amount", t("billing.error.amount"))
+        elif parsed <= 0:
+            errors.setdefault("amount", t("billing.desk.amount_positive"))
+        elif parsed > due:
+            errors.setdefault(
+                "amount", t("billing.desk.amount_too_much", amount=money(due, currency))
+            )
+        else:
+            amount = parsed
+    key = values.get("form_key")
+    if key is not None and not _FORM_KEY.match(key):
+        errors.setdefault("form", t("billing.desk.form_expired"))
+        key = None
+    elif key is None and need_key:
+        errors.setdefault("form", t("billing.desk.form_expired"))
+    if errors:
+        return None, errors
+    return DeskPayment(method, reference, amount, key), errors

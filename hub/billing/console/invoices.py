@@ -1,6 +1,6 @@
 """Invoices: a filtered list, the detail (lines, VAT, payments, charge attempts, refunds)
 and what staff do with one -- void it, refund it (all or part), take cash or a transfer
-at the desk, write it off -- plus the printable invoice.
+at the desk (all or part of the balance), write it off -- plus the printable invoice.
 
 Each action is one form on the detail page; a refused one (a paid invoice cannot be
 voided, a refund larger than what was paid) comes back on the same page with the reason
@@ -20,7 +20,12 @@ from sqlmodel import Session, col, func, or_, select
 from hub.api.billing import invoice_detail, prefixes
 from hub.api.deps import SessionDep
 from hub.billing.collect import collect_invoice
-from hub.billing.console.forms import parse_amount
+from hub.billing.console.forms import (
+    DESK_FIELDS,
+    new_form_key,
+    parse_amount,
+    read_desk_payment,
+)
 from hub.billing.console.helpers import helpers
 from hub.billing.console.plans import BillingManager, BillingViewer
 from hub.billing.desk import (
@@ -28,6 +33,7 @@ from hub.billing.desk import (
     AmountRefused,
     InvoiceActionRefused,
     amount_paid,
+    desk_payment,
     mark_uncollectible,
     pay_at_desk,
     void_invoice,
@@ -173,6 +179,7 @@ def render_invoice(
         **helpers(viewer.t.language), timezone=site.timezone if site else "UTC",
         invoice=invoice, detail=detail, member=member, case=case, actions=actions,
         refundable=left, due=max(0, invoice.total - paid_in), methods=DESK_METHODS,
+        form_key=new_form_key(),
         notes=[(n, invoice_label(prefix.get(n.site_id), n.number)) for n in notes],
         credited=(credited, invoice_label(prefix.get(credited.site_id), credited.number))
         if credited else None,
@@ -254,28 +261,32 @@ def uncollectible(
 def pay(
     request: Request, invoice_id: int, db: SessionDep, form: FormDep, viewer: BillingManager
 ) -> Response:
-    """Record cash or a bank transfer taken at the front desk for the whole amount due."""
+    """Record cash or a bank transfer taken at the front desk: the whole amount due
+    (amount left empty) or a part of it."""
     invoice = get_invoice(db, invoice_id)
-    values = form_fields(form, ("method", "reference"))
-    errors = bad_characters(values, viewer.t)
-    method = values.get("method") or ""
-    if method not in DESK_METHODS:
-        errors["method"] = viewer.t("form.invalid_choice")
-    reference = values.get("reference")
-    if reference is not None and len(reference) > 120:
-        errors["reference"] = viewer.t("form.too_long", max_length=120)
-    if errors:
-        errors["pay"] = viewer.t("form.fix_errors")
+    values = form_fields(form, DESK_FIELDS)
+    due = max(0, invoice.total - amount_paid(db, invoice_id))
+    taken, errors = read_desk_payment(values, viewer.t, due=due, currency=invoice.currency,
+                                      methods=DESK_METHODS, need_key=False)  # fmt: skip
+    if taken is None:
+        errors["pay"] = errors.get("form") or viewer.t("form.fix_errors")
         return render_invoice(request, db, viewer, invoice, errors=errors, values=values,
                               status_code=422)  # fmt: skip
+    if taken.form_key and desk_payment(db, invoice_id, taken.form_key) is not None:
+        return _done(invoice_id, "invoice_paid")  # the same form, sent again
     try:
-        pay_at_desk(db, invoice_id=invoice_id, method=method, clock=request.app.state.clock,
-                    actor=viewer.actor, reference=reference)  # fmt: skip
-    except (InvoiceActionRefused, AmountRefused) as err:
+        pay_at_desk(db, invoice_id=invoice_id, method=taken.method,
+                    clock=request.app.state.clock, actor=viewer.actor,
+                    reference=taken.reference, amount=taken.amount,
+                    form_key=taken.form_key)  # fmt: skip
+    except AmountRefused as err:
+        return _refused(request, db, viewer, invoice, "pay", err, values, field="amount")
+    except InvoiceActionRefused as err:
         return _refused(request, db, viewer, invoice, "pay", err, values)
     _audit(db, request, viewer, "invoice.pay", get_invoice(db, invoice_id))
     db.commit()
-    return _done(invoice_id, "invoice_paid")
+    paid = get_invoice(db, invoice_id).status == InvoiceStatus.PAID.value
+    return _done(invoice_id, "invoice_paid" if paid else "desk_part_paid")
 
 
 @router.post("/{invoice_id}/refund")

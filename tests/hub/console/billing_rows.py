@@ -66,3 +66,25 @@ def bill_a_month(console) -> Billed:  # type: ignore[no-untyped-def]
     with console.session() as s:
         found = {i.member_id: i for i in s.exec(select(Invoice))}
         return Billed(plan, *(found[i] for i in ids))
+
+
+def bill_one(console, first: str) -> Invoice:  # type: ignore[no-untyped-def]
+    """One more member (*first* ``Billing``, no card) on a 1,070 baht plan of their own,
+    billed now: their invoice, open."""
+    app = console.app
+    gateway = billing_services(app.state).gateway
+    clock = console.clock
+    with console.session() as s:
+        plan = Plan(site_id=console.site.id or 0, name=f"{first} monthly", price_minor=107000,
+                    currency="THB", tax_rate_bp=700, tax_inclusive=True,
+                    created_at=clock.now())  # fmt: skip
+        s.add(plan)
+        s.flush()
+        member = _member(s, first, clock, None, gateway)
+        subscribe(s, member=member, plan=plan, clock=clock,
+                  start_on=site_today(clock.now(), console.site.timezone))  # fmt: skip
+        s.commit()
+        member_id = member.id
+    run_billing(engine=console.engine, settings=console.settings, clock=clock, gateway=gateway)
+    with console.session() as s:
+        return s.exec(select(Invoice).where(Invoice.member_id == member_id)).one()

@@ -1,6 +1,7 @@
 """Billing in a real browser (Debian's headless Chromium, driven by Playwright) against a
 hub served over HTTP: a manager creates a plan (after a refused one), opens an invoice
-and voids it, takes cash for another, and sees the dashboard's money tiles change.  The
+and voids it, takes cash for another, and sees the dashboard's money tiles change; the
+front desk takes a part payment then the rest from a member's page.  The
 invoices page and the money and attendance reports are saved to ``tests/artifacts/`` in
 English and in Thai.
 """
@@ -12,7 +13,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from hub.models import Role
-from tests.hub.console.billing_rows import bill_a_month
+from tests.hub.console.billing_rows import bill_a_month, bill_one
 from tests.hub.console.conftest import ARTIFACTS, PASSWORD, ServedHub, email_of
 
 
@@ -103,4 +104,39 @@ def test_a_manager_creates_a_plan_voids_an_invoice_and_takes_cash(  # type: igno
     _shot(page, "console-invoices-th.png")
     page.click("nav >> text=รายงาน")
     _shot(page, "console-reports-th.png")
+    page.context.close()
+
+
+def test_the_front_desk_takes_a_part_payment_then_the_rest(  # type: ignore[no-untyped-def]
+    browser, served_hub: ServedHub
+) -> None:
+    unpaid = bill_one(served_hub.live, "Ploy")
+    page = _page(browser)
+    _sign_in(page, served_hub, Role.FRONT_DESK)
+    expect(page.locator("#tile-mrr")).to_have_count(0)  # no money on the desk's dashboard
+    expect(page.locator("nav >> text=Invoices")).to_have_count(0)
+
+    page.goto(f"{served_hub.url}/console/members/{unpaid.member_id}")
+    expect(page.locator("#desk-invoices")).to_contain_text("THB 1,070.00")
+    page.click(f"#take-payment-{unpaid.id}")
+    expect(page.locator("#f-amount")).to_have_value("1070.00")
+    page.fill("#f-amount", "0")
+    page.click("#desk-pay")
+    expect(page.locator("#e-amount")).to_have_text("Type an amount above zero.")
+    page.fill("#f-amount", "400")
+    page.fill("#f-reference", "R-3001")
+    page.click("#desk-pay")
+    expect(page.locator(".flash")).to_have_text("Part payment recorded; the rest is still due.")
+    expect(page.locator("#desk-invoices")).to_contain_text("THB 670.00")
+    _shot(page, "console-desk-member-en.png")
+
+    page.click(f"#take-payment-{unpaid.id}")
+    expect(page.locator("#balance")).to_have_text("THB 670.00")
+    page.select_option("#f-method", "transfer")
+    page.click("#desk-pay")
+    expect(page.locator(".flash")).to_have_text("Payment recorded; the invoice is paid.")
+    expect(page.locator("#desk-nothing-due")).to_be_visible()
+    page.select_option("#lang-switch", "th")
+    expect(page.locator("#desk-nothing-due")).to_have_text("ไม่มียอดค้างชำระ")
+    _shot(page, "console-desk-member-th.png")
     page.context.close()

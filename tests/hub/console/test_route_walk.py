@@ -3,7 +3,8 @@ role or without the form token, and never a 5xx.
 
 The routes are read from the app itself, so a page added later is walked too.  Who may
 open what is checked against the role table the product promises (front desk: members,
-check-ins, enrolling cards; installer: gates only; manager: all but users; owner: all),
+check-ins, enrolling cards, taking a payment at the desk for a member's open invoice;
+installer: gates only; manager: all but users; owner: all),
 written out here by path, independently of :mod:`hub.console.permissions`; a route
 outside this map, or one that does not name its permission, fails the test.
 """
@@ -34,6 +35,7 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "/console/members": STAFF,
     "/console/members/{member_id}/entitlements": MANAGERS,
     "/console/members/{member_id}/usage": STAFF,
+    "/console/members/{member_id}/invoices": STAFF,  # paid at the desk: billing.desk
     "/console/checkins": STAFF,
     "/console/gates": GATE_PEOPLE,
     "/console/reports": MANAGERS,
