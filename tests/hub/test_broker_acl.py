@@ -33,11 +33,13 @@ HUB_PW = "hub-broker-password-1"
 class Client:
     """A paho client that records what it receives."""
 
-    def __init__(self, port: int, user: str, password: str, client_id: str = "") -> None:
+    def __init__(
+        self, port: int, user: str, password: str, client_id: str = "", clean: bool = True
+    ) -> None:
         self.inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self.connected: queue.Queue[bool] = queue.Queue()
         self.drops = 0  # connections the broker closed
-        self.c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        self.c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean)
         self.c.reconnect_delay_set(30, 60)  # a dropped connection stays down while checked
         self.c.username_pw_set(user, password)
         self.c.on_message = lambda _c, _u, m: self.inbox.put((m.topic, bytes(m.payload)))

@@ -157,3 +157,17 @@ def test_a_stolen_password_cannot_push_another_gate_or_the_hub_off(tmp_path: Pat
         finally:
             for client in (victim, *thieves):
                 client.close()
+
+        # Sessions are kept per user: gate B's persistent session holds what the hub
+        # sent while it was away, even when it comes back under another client id.
+        away = Client(broker.port, b["username"], b["password"], "first-id", clean=False)
+        away.sub("gh/v1/club1/side-door/down/#")
+        away.close()
+        r = api.post(f"{API}/gates/{c.mpy['id']}/commands", json={"op": "resync"})
+        assert r.status_code == 202, r.text
+        assert hub.mqtt.wait_idle()
+        back = Client(broker.port, b["username"], b["password"], "second-id", clean=False)
+        try:
+            assert back.ok and _drain(back) == ["gh/v1/club1/side-door/down/cmd"]
+        finally:
+            back.close()
