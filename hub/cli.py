@@ -7,6 +7,7 @@
     gatehouse hub gate add --site club1 --door "Front door" --kind pi
     gatehouse hub broker-config --out /etc/mosquitto/gatehouse
     gatehouse hub broker-config --out DIR --tls --cert broker.crt --key broker.key
+    gatehouse hub broker-config --out DIR --hub-replicas 2   # users hub-1, hub-2
     gatehouse hub gate rotate-key --site club1 --gate front-door
     gatehouse hub serve --port 8000             # API + MQTT service
 
@@ -179,6 +180,11 @@ def broker_config(
     require_client_cert: bool = typer.Option(
         False, help="also demand a client certificate from --client-ca"
     ),
+    hub_replicas: int = typer.Option(
+        0,
+        help="hub replicas, each with its own broker user hub-1..hub-N "
+        "(credentials in OUT/hub-credentials/hub-N.env); 0: the one GATEHOUSE_MQTT_USERNAME",
+    ),
 ) -> None:
     """Write a Mosquitto config, password file and ACL for the hub and every gate."""
     from hub.broker import BrokerConfigError, TlsFiles, write_broker_config
@@ -197,11 +203,19 @@ def broker_config(
     with _session() as s:
         try:
             conf = write_broker_config(
-                out, session=s, settings=get_settings(), listen=listen, run_as=run_as, tls=files
+                out,
+                session=s,
+                settings=get_settings(),
+                listen=listen,
+                run_as=run_as,
+                tls=files,
+                hub_replicas=hub_replicas,
             )
         except BrokerConfigError as err:
             raise typer.BadParameter(str(err)) from None
     typer.echo(f"wrote {conf}{' (TLS only)' if tls else ''}; run: mosquitto -c {conf}")
+    if hub_replicas:
+        typer.echo(f"hub replica credentials: {conf.parent / 'hub-credentials'}/hub-N.env")
 
 
 @app.command()

@@ -20,6 +20,7 @@ from gatehouse.clock import ManualClock, SystemClock
 from gatehouse.services import free_port
 from gatehouse.services.mosquitto import Mosquitto
 from gatehouse.sim.gates import SimGate
+from hub.broker import read_env_file
 from hub.core.config import Settings, get_settings
 from hub.core.db import make_engine
 from hub.mqtt.service import HubMqtt
@@ -32,16 +33,24 @@ HUB_PW = "hub-broker-password-1"
 class Client:
     """A paho client that records what it receives."""
 
-    def __init__(self, port: int, user: str, password: str) -> None:
+    def __init__(
+        self, port: int, user: str, password: str, client_id: str = "", clean: bool = True
+    ) -> None:
         self.inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self.connected: queue.Queue[bool] = queue.Queue()
-        self.c = mqtt.Client(CallbackAPIVersion.VERSION2)
+        self.drops = 0  # connections the broker closed
+        self.c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean)
+        self.c.reconnect_delay_set(30, 60)  # a dropped connection stays down while checked
         self.c.username_pw_set(user, password)
         self.c.on_message = lambda _c, _u, m: self.inbox.put((m.topic, bytes(m.payload)))
         self.c.on_connect = lambda _c, _u, _f, rc, _p: self.connected.put(not rc.is_failure)
+        self.c.on_disconnect = self._dropped
         self.c.connect("127.0.0.1", port)
         self.c.loop_start()
         self.ok = self.connected.get(timeout=5)
+
+    def _dropped(self, _c: mqtt.Client, _u: object, _f: object, rc: object, _p: object) -> None:
+        self.drops += 1
 
     def sub(self, topic: str) -> None:
         self.c.subscribe(topic, qos=1)[1]
@@ -169,4 +178,73 @@ def test_gates_reach_only_their_own_topics(env: Settings, tmp_path: Path) -> Non
             finally:
                 gate.stop()
             assert service.rejections.total() == 0
+    engine.dispose()
+
+
+def test_hub_replicas_have_their_own_users_and_share_the_ingest(
+    env: Settings, tmp_path: Path
+) -> None:
+    """Two replicas with one client id and one shared subscription: each logs in as its
+    own user, so neither pushes the other off, and the gates' messages go to both."""
+    clock = ManualClock(SystemClock().now())
+    engine = make_engine(env.database_url)
+    with Session(engine, expire_on_commit=False) as s:
+        s.info["settings"] = env
+        make = Factory(s, clock)
+        make.door(make.site(), "Front door")
+        s.commit()
+    runner = CliRunner()
+    r = runner.invoke(
+        cli, ["hub", "gate", "add", "--site", "club1", "--door", "Front door", "--gate", "gate-a"]
+    )
+    assert r.exit_code == 0, r.output
+    token = re.search(r"claim token .*: (\S+)", r.output).group(1)  # type: ignore[union-attr]
+    with Session(engine) as s:
+        s.info["settings"] = env
+        gate = claim_gate(s, token=token, clock=clock, settings=env)["mqtt"]
+        s.commit()
+
+    out = tmp_path / "broker"
+    run_as = "root" if os.geteuid() == 0 else os.environ.get("USER", "root")
+    args = ["hub", "broker-config", "--out", str(out), "--hub-replicas", "2",
+            "--listen", f"127.0.0.1:{env.mqtt_port}", "--run-as", run_as]  # fmt: skip
+    r = runner.invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    files = [out / "hub-credentials" / f"hub-{i}.env" for i in (1, 2)]
+    creds = [read_env_file(f) for f in files]
+    assert [c["GATEHOUSE_MQTT_USERNAME"] for c in creds] == ["hub-1", "hub-2"]
+    assert creds[0]["GATEHOUSE_MQTT_PASSWORD"] != creds[1]["GATEHOUSE_MQTT_PASSWORD"]
+    assert all(f.stat().st_mode & 0o077 == 0 for f in files)
+    acl = (out / "acl").read_text()
+    assert "user hub-1\ntopic readwrite gh/v1/#" in acl and "user hub\n" not in acl
+    # Written again (a gate was added): the replicas' passwords stay.
+    assert runner.invoke(cli, args).exit_code == 0
+    assert [read_env_file(f) for f in files] == creds
+
+    shared = {**os.environ, "GATEHOUSE_MQTT_SHARE_GROUP": "hub",
+              "GATEHOUSE_MQTT_CLIENT_ID": "gatehouse-hub"}  # fmt: skip
+    replicas = [Settings.from_env({**shared, **c}) for c in creds]
+    with Mosquitto(tmp_path / "run", port=env.mqtt_port, config=out / "mosquitto.conf") as broker:
+        drops: list[object] = []
+        services = []
+        try:
+            for settings in replicas:
+                service = HubMqtt(engine=engine, settings=settings, clock=clock)
+                service.client.on_disconnect = lambda *args: drops.append(args[3])
+                services.append(service.start())
+            a = Client(broker.port, gate["username"], gate["password"])
+            try:
+                assert a.ok
+                for i in range(20):
+                    a.pub("gh/v1/club1/gate-a/up/status", b"not an envelope %d" % i)
+            finally:
+                a.close()
+            for service in services:
+                assert service.wait_idle()
+            counts = [service.handled for service in services]
+            assert sum(counts) == 20 and min(counts) > 0, counts  # each message once, both busy
+            assert drops == []
+        finally:
+            for service in services:
+                service.stop()
     engine.dispose()

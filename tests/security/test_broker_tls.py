@@ -97,6 +97,7 @@ def test_hub_and_gate_talk_over_tls_and_plaintext_is_refused(
     conf = (out / "mosquitto.conf").read_text()
     assert conf.count("listener ") == 1 and "certfile" in conf and "allow_anonymous false" in conf
     assert "acl_file" in conf and "password_file" in conf
+    assert "use_username_as_clientid true" in conf  # no account takes another's id
     missing = CliRunner().invoke(cli, ["hub", "broker-config", "--out", str(out), "--tls"])
     assert missing.exit_code != 0 and "--cert" in missing.output
 

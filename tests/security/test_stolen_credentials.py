@@ -103,3 +103,71 @@ def _drain(client: Client, quiet_s: float = 1.5) -> list[str]:
         if not topic.startswith("gh/v1/none/"):
             out.append(topic)
     return out
+
+
+def test_a_stolen_password_cannot_push_another_gate_or_the_hub_off(tmp_path: Path) -> None:
+    """MQTT closes an older connection when a new one brings the same client id; the
+    broker files every client under its user name, so the thief only ever replaces its
+    own connection, whatever id it sends."""
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    upgrade(url)
+    settings = Settings(database_url=url, mqtt_port=free_port(), mqtt_username="hub",
+                        mqtt_password=HUB_PW, mqtt_client_id="gatehouse-hub")  # fmt: skip
+    clock = ManualClock(START)
+    c = club(Hub(settings.model_copy(update={"mqtt_enabled": False}), clock=clock, migrate=False))
+    run_as = "root" if os.geteuid() == 0 else os.environ.get("USER", "root")
+    engine = make_engine(url)
+    with Session(engine) as s:
+        s.info["settings"] = settings
+        conf = write_broker_config(tmp_path / "broker", session=s, settings=settings,
+                                   listen=f"127.0.0.1:{settings.mqtt_port}", run_as=run_as,
+                                   persistence=False)  # fmt: skip
+    engine.dispose()
+    assert "use_username_as_clientid true" in conf.read_text()
+
+    a, b = c.pi_conf["mqtt"], c.mpy_conf["mqtt"]
+    with (
+        Mosquitto(tmp_path / "run", port=settings.mqtt_port, config=conf) as broker,
+        Hub(settings, clock=clock, migrate=False) as hub,
+    ):
+        assert hub.mqtt is not None
+        hub_drops: list[object] = []
+        hub.mqtt.client.on_disconnect = lambda *args: hub_drops.append(args[3])
+        # Gate B connects with the client id the Pi gate software uses.
+        victim = Client(broker.port, b["username"], b["password"], client_id="gh-club1-side-door")
+        thieves = []
+        try:
+            assert victim.ok
+            victim.sub("gh/v1/club1/side-door/down/#")
+            for taken in ("gh-club1-side-door", b["username"], "gatehouse-hub", "hub"):
+                thief = Client(broker.port, a["username"], a["password"], client_id=taken)
+                thieves.append(thief)
+                assert thief.ok  # the password is good; the id is not the thief's to take
+            time.sleep(1.0)
+            assert victim.drops == 0 and hub_drops == []
+            # Each new thief connection replaced the previous one: its own, nobody else's.
+            assert [t.drops for t in thieves] == [1, 1, 1, 0]
+
+            # Both are still there: the hub's command reaches gate B.
+            api = owner_api(hub)
+            r = api.post(f"{API}/gates/{c.mpy['id']}/commands", json={"op": "resync"})
+            assert r.status_code == 202, r.text
+            assert _drain(victim) == ["gh/v1/club1/side-door/down/cmd"]
+            assert victim.drops == 0 and hub_drops == []
+        finally:
+            for client in (victim, *thieves):
+                client.close()
+
+        # Sessions are kept per user: gate B's persistent session holds what the hub
+        # sent while it was away, even when it comes back under another client id.
+        away = Client(broker.port, b["username"], b["password"], "first-id", clean=False)
+        away.sub("gh/v1/club1/side-door/down/#")
+        away.close()
+        r = api.post(f"{API}/gates/{c.mpy['id']}/commands", json={"op": "resync"})
+        assert r.status_code == 202, r.text
+        assert hub.mqtt.wait_idle()
+        back = Client(broker.port, b["username"], b["password"], "second-id", clean=False)
+        try:
+            assert back.ok and _drain(back) == ["gh/v1/club1/side-door/down/cmd"]
+        finally:
+            back.close()
