@@ -15,8 +15,10 @@ and chunk checks); what passes is applied:
   ``rekey`` (a new gate key, :mod:`protocol.rekey`: saved in the store in one commit,
   then used to seal; the old key is still accepted until the overlap ends).
 
-Anything refused is counted in :attr:`GateSync.rejected` by code and logged; the door
-carries on with the list it had::
+A payload the store has no disk for is counted as ``disk_full`` and dropped: the
+list in force stays, a half-received download is abandoned and the next ``hello``
+asks for a whole list.  Anything refused is counted in :attr:`GateSync.rejected` by
+code and logged; the door carries on with the list it had::
 
     sync = GateSync(config, store, controller, clock)
     event = sync.handle("acl", payload)     # "manifest", "chunk", "swapped", "delta", ...
@@ -31,7 +33,7 @@ from typing import Any
 
 from edge.gate.config import GateConfig
 from edge.gate.controller import GateController
-from edge.gate.store import GateStore
+from edge.gate.store import GateStore, StoreFull
 from edge.gate.timekeeping import GateClock
 from protocol import envelope
 from protocol.downlink import Downlink
@@ -131,6 +133,14 @@ class GateSync:
         except ProtocolError as err:
             self.downlink.count(err.code)
             log.warning("refused down/%s: %s (%s)", kind, err.code, err)
+            return None
+        except StoreFull as err:
+            # The list in force is untouched (the write rolled back): drop the
+            # download and ask for a whole list in the next hello, once there is room.
+            self.downlink.count("disk_full")
+            self.downlink.assembly = None
+            self.downlink.want_snapshot = True
+            log.warning("down/%s not applied: %s", kind, err)
             return None
 
     def _apply(self, event: str, value: Any, payload: bytes) -> str | None:
