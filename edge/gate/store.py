@@ -46,6 +46,7 @@ import contextlib
 import hashlib
 import json
 import os
+import resource
 import secrets
 import sqlite3
 import threading
@@ -97,6 +98,9 @@ AUTOCHECKPOINT_PAGES = 256
 """A commit that finds this many pages in the WAL checkpoints it itself: a safety net
 behind the background checkpoint, which normally keeps the WAL far below it."""
 
+STAGING_FACTOR = 3
+"""Disk a download takes per record byte: the staging table with its key, and WAL."""
+
 RESERVE_BYTES = 64 << 10
 """Disk held back for check-ins: enough to checkpoint a full WAL and commit the tap."""
 
@@ -136,17 +140,20 @@ class GateStore:
         self.full = False
         self.full_events = 0
         self.refused = 0
-        with self._tx():
+        self._checkpointer: sqlite3.Connection | None = None
+        self._checkpoint_lock = threading.Lock()
+
+        def setup(db: sqlite3.Connection) -> None:
             for stmt in _SCHEMA.split(";"):
                 if stmt.strip():
-                    self._db.execute(stmt)
+                    db.execute(stmt)
             for key, value in _DEFAULTS.items():
-                self._db.execute("INSERT OR IGNORE INTO state VALUES (?, ?)", (key, value))
-            self._db.execute(
-                "INSERT OR IGNORE INTO state VALUES ('sid', ?)", (secrets.token_hex(8),)
-            )
+                db.execute("INSERT OR IGNORE INTO state VALUES (?, ?)", (key, value))
+            db.execute("INSERT OR IGNORE INTO state VALUES ('sid', ?)", (secrets.token_hex(8),))
             # A download cut short by a crash or restart is worthless: start it over.
-            self._db.execute("DELETE FROM staging")
+            db.execute("DELETE FROM staging")
+
+        self._write(setup, reserve=True)  # a gate must start even on a full disk
         self.sid: str = self._get("sid")
         self.version = int(self._get("version"))
         self.issued = int(self._get("issued"))
@@ -159,8 +166,6 @@ class GateStore:
         self.last_seq = max(self.acked, high or 0)
         self._reader = self._connect()
         self._read_lock = threading.Lock()
-        self._checkpointer: sqlite3.Connection | None = None
-        self._checkpoint_lock = threading.Lock()
         self._make_reserve()
 
     # -- plumbing ------------------------------------------------------------------
@@ -268,12 +273,16 @@ class GateStore:
             {"full": False, "free": 7340032, "wal": 45352, "reserve": True,
              "full_events": 0, "refused": 0}
 
-        *full_events* counts the times the disk became full, *refused* the writes
+        *free* is what the database file may still grow by: free blocks, or less under
+        a file size limit.  *full_events* counts the times the disk became full, *refused* the writes
         (check-ins, list chunks, acks) refused for lack of space since start.
         """
         try:
             st = os.statvfs(self.path.parent)
             free = st.f_bavail * st.f_frsize
+            limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+            if limit != resource.RLIM_INFINITY:  # a file size limit (systemd LimitFSIZE=)
+                free = max(0, min(free, limit - os.path.getsize(self.path)))
         except OSError:
             free = -1
         return {
@@ -341,19 +350,42 @@ class GateStore:
         """sha256 hex of :meth:`list_bytes`, as a manifest states it."""
         return hashlib.sha256(self.list_bytes()).hexdigest()
 
-    def begin_staging(self) -> None:
-        """Start a new download: forget any half-received one."""
+    def begin_staging(self, records: int = 0) -> None:
+        """Start a new download of *records* records: forget any half-received one.
+
+        Raises :class:`StoreFull` if the disk has no room for that many (a copy of
+        the list while it downloads, its index and its WAL, besides the reserve).
+        """
         self._write(lambda db: db.execute("DELETE FROM staging"), durable=False)
+        if self.wal_bytes() > WAL_LIMIT_BYTES:  # an abandoned download: give the WAL back
+            with contextlib.suppress(sqlite3.Error):
+                self.checkpoint("TRUNCATE")
+        need = records * RECORD_SIZE * STAGING_FACTOR
+        if need and self.disk()["free"] < need:
+            self.refused += 1
+            raise StoreFull(f"no room for a list of {records} records ({need} bytes)")
 
     def stage(self, data: bytes) -> None:
-        """Append verified record bytes of one chunk to the download."""
+        """Append verified record bytes of one chunk to the download.
+
+        Raises :class:`StoreFull` before writing if the chunk, plus the WAL still to be
+        checkpointed, would not fit: a download must never leave committed pages in
+        the WAL that the database file has no room to take.
+        """
         rows = [
             (data[i : i + 8], data[i : i + RECORD_SIZE]) for i in range(0, len(data), RECORD_SIZE)
         ]
+        need = len(data) * STAGING_FACTOR + self.wal_bytes()
+        if self.disk()["free"] < need:
+            self.refused += 1
+            raise StoreFull(f"no room for a chunk of {len(rows)} records")
         self._write(
             lambda db: db.executemany("INSERT INTO staging VALUES (?, ?)", rows),
             durable=False,
         )
+        if self.wal_bytes() > WAL_LIMIT_BYTES:  # move the download into the file as it comes
+            with contextlib.suppress(sqlite3.Error):
+                self.checkpoint()
 
     def staged(self) -> int:
         """Records received so far for the download in progress."""

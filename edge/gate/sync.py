@@ -26,6 +26,7 @@ code and logged; the door carries on with the list it had::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -140,6 +141,8 @@ class GateSync:
             self.downlink.count("disk_full")
             self.downlink.assembly = None
             self.downlink.want_snapshot = True
+            with contextlib.suppress(StoreFull):
+                self.store.begin_staging()  # give back what the download took
             log.warning("down/%s not applied: %s", kind, err)
             return None
 
@@ -182,7 +185,8 @@ class GateSync:
         except ProtocolError:
             self.downlink.assembly = None
             raise
-        self.store.begin_staging()
+        n = manifest.get("n")
+        self.store.begin_staging(n if isinstance(n, int) and n > 0 else 0)
         self._manifest_extras = (schedules, passback, reentry)
         self._progress_at = self.monotonic()
         return "manifest"
