@@ -274,8 +274,8 @@ class GateStore:
              "full_events": 0, "refused": 0}
 
         *free* is what the database file may still grow by: free blocks, or less under
-        a file size limit.  *full_events* counts the times the disk became full, *refused* the writes
-        (check-ins, list chunks, acks) refused for lack of space since start.
+        a file size limit.  *full_events* counts the times the disk became full,
+        *refused* the writes (check-ins, list chunks, acks) refused for lack of space.
         """
         try:
             st = os.statvfs(self.path.parent)
