@@ -100,7 +100,7 @@ class GateLink:
         self._progress_at = 0.0
         self._next_status = 0.0
         self._status_version = -1
-        self._status_full = False
+        self._status_disk = (False, 0)
         self._thread: threading.Thread | None = None
         self.client = self._make_client()
         sync.when_resync = self.resync
@@ -330,15 +330,15 @@ class GateLink:
         if want_hello:
             self._hello_sent_at = now
             self._publish("hello", self.hello_body())
-        full = self.store.full
+        disk = (self.store.full, self.store.refused)
         if (
             now >= self._next_status
             or self.store.version != self._status_version
-            or full != self._status_full
+            or disk != self._status_disk
         ):
             self._next_status = now + m.status_interval_s
             self._status_version = self.store.version
-            self._status_full = full  # a disk filling up or freed is said at once
+            self._status_disk = disk  # a disk filling up or freed is said within a second
             self.publish_status()
         if not self._hello_answered:
             return
