@@ -21,7 +21,9 @@ import pytest
 from edge.gate.store import RESERVE_BYTES, GateStore, StoreFull
 from protocol import records
 from protocol.schedule import Schedules
-from tests.edge.gate.helpers import T0, committed
+from tests.edge.gate.conftest import GateFactory
+from tests.edge.gate.helpers import DAY, GATE, T0, committed, eventually
+from tests.support.hubsim import HubSim
 
 MIB = 1 << 20
 
@@ -150,3 +152,27 @@ def test_a_list_too_big_for_the_disk_is_refused_and_the_old_list_stays(disk: Tin
             assert store.disk()["reserve"], "a download must not use the check-ins' reserve"
     with GateStore(disk.path / "gate.db") as store:  # and after a restart too
         assert store.version == 1 and store.count() == 100 and store.staged() == 0
+
+
+def test_a_gate_refuses_a_list_its_disk_cannot_hold_keeps_its_old_one_and_says_so(
+    disk: TinyDisk, hub: HubSim, make_gate: GateFactory
+) -> None:
+    member, stranger = bytes.fromhex("04a1b2c3"), bytes.fromhex("deadbeef")
+    hub.grant(member, T0 + 30 * DAY, push=False)
+    gate = make_gate(db="disk/gate.db", decision={"debounce_s": 0.0})
+    eventually(lambda: gate.store.version == 1)
+    held = gate.store.list_bytes()
+    # 40,000 more cards: 640 KB of records, far more than the 1 MiB disk can stage.
+    extra = [records.pack(secrets.token_bytes(8), T0 + DAY, 1) for _ in range(40_000)]
+    v2 = hub.set_list([*hub.current().values(), *extra], push=False)
+    hub.send_snapshot(GATE, v2, hub.versions[v2])
+    eventually(lambda: gate.sync.rejected.get("disk_full") == 1)
+    assert gate.store.version == 1 and gate.store.list_bytes() == held
+    assert gate.sync.want_snapshot  # the next hello asks for the list again
+    decision = gate.tap(member)
+    assert decision is not None and decision.allow
+    decision = gate.tap(stranger)
+    assert decision is not None and not decision.allow
+    status = eventually(lambda: hub.status.get(GATE, {}).get("rejected", {}).get("store_full"))
+    assert status >= 1 and hub.status[GATE]["rejected"]["disk_full"] == 1
+    assert not hub.status[GATE]["disk_full"]  # check-ins still fit: not full
