@@ -40,7 +40,7 @@ from gatehouse.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_EVERY_S = 5.0
+CHECKPOINT_EVERY_S = 1.0
 
 
 class GateDaemon:

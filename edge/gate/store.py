@@ -22,12 +22,15 @@ the next ``hello``, before the gate sends anything).  Reads for the hub link go 
 a second connection, and checkpoints through a third (:meth:`checkpoint`), so neither
 holds up a tap.
 
-A full disk is survived without a restart.  The WAL is bounded (``journal_size_limit``
-and ``wal_autocheckpoint``, plus a ``TRUNCATE`` checkpoint once acks have emptied it),
-and next to the database a small reserve file (``gate.db-reserve``) holds some disk
-back.  When a check-in cannot be written because the disk is full, the store gives
-the reserve up, checkpoints the WAL back into the database and truncates it, and
-tries the write once more; only if that fails too is :class:`StoreFull` raised (the
+A full disk is survived without a restart.  The WAL is bounded: ``journal_size_limit``
+cuts it back after each complete checkpoint, ``wal_autocheckpoint`` is a safety net
+behind the background checkpoint, and once acks have emptied the outbox a ``TRUNCATE``
+checkpoint gives its file back (at most every :data:`TRUNCATE_EVERY_S`, as it holds up
+writers for its length; other times the checkpoint is ``PASSIVE``).  Next to the
+database a small reserve file (``gate.db-reserve``) holds some disk back.  When a
+check-in cannot be written because the disk is full, the store gives the reserve up,
+checkpoints the WAL back into the database and truncates it, and tries the write once
+more; only if that fails too is :class:`StoreFull` raised (the
 door stays shut).  A list download or an ack never gets the reserve: it is refused
 with :class:`StoreFull` and the old list stays in force.  :meth:`maintain` puts the
 reserve back once space has returned; :meth:`disk` says how the disk stands.
@@ -50,6 +53,7 @@ import resource
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,11 +96,15 @@ _DEFAULTS = {
 
 WAL_LIMIT_BYTES = 256 << 10
 """A WAL reset by a checkpoint is cut back to this size (``journal_size_limit``); one
-larger than it is truncated by :meth:`GateStore.maintain` and after an ack."""
+larger than it is checkpointed after an ack, and truncated as :data:`TRUNCATE_EVERY_S`
+allows (or at once when the disk is short)."""
 
-AUTOCHECKPOINT_PAGES = 256
-"""A commit that finds this many pages in the WAL checkpoints it itself: a safety net
-behind the background checkpoint, which normally keeps the WAL far below it."""
+AUTOCHECKPOINT_PAGES = 1000
+"""A commit that finds this many pages (4 MiB) in the WAL checkpoints it itself: a
+safety net behind the background checkpoint, which keeps the WAL far below it."""
+
+TRUNCATE_EVERY_S = 30.0
+"""Least time between two ``TRUNCATE`` checkpoints while the disk has room."""
 
 STAGING_FACTOR = 3
 """Disk a download takes per record byte: the staging table with its key, and WAL."""
@@ -140,6 +148,7 @@ class GateStore:
         self.full = False
         self.full_events = 0
         self.refused = 0
+        self._truncated_at = -TRUNCATE_EVERY_S
         self._checkpointer: sqlite3.Connection | None = None
         self._checkpoint_lock = threading.Lock()
 
@@ -294,11 +303,24 @@ class GateStore:
             "refused": self.refused,
         }
 
+    def _tidy_wal(self, truncate: bool) -> None:
+        """Checkpoint a WAL grown past its bound; ``TRUNCATE`` it if *truncate* and the
+        last truncation is old enough, or at once when the disk is short."""
+        if self.wal_bytes() <= WAL_LIMIT_BYTES:
+            return
+        now = time.monotonic()
+        short = self.full or 0 <= self.disk()["free"] < 4 * RESERVE_BYTES
+        if short or (truncate and now - self._truncated_at >= TRUNCATE_EVERY_S):
+            self._truncated_at = now
+            self.checkpoint("TRUNCATE")
+        else:
+            self.checkpoint("PASSIVE")
+
     def maintain(self) -> None:
         """Background upkeep: checkpoint the WAL (truncating it when over its bound)
         and put the reserve back once there is room again.  Clears :attr:`full` when
         the reserve could be made again."""
-        self.checkpoint("TRUNCATE" if self.wal_bytes() > WAL_LIMIT_BYTES else "PASSIVE")
+        self._tidy_wal(truncate=True)
         if self._make_reserve() and self.full:
             self.full = False
 
@@ -310,7 +332,7 @@ class GateStore:
         """Copy committed pages from the WAL into the database file.
 
         ``PASSIVE`` runs on its own connection and does not block taps; the daemon calls
-        it every few seconds instead of letting a tap's commit run it.  ``TRUNCATE``
+        it every second instead of letting a tap's commit run it.  ``TRUNCATE``
         also waits for the writer and cuts the WAL file to zero bytes.
         """
         if mode not in ("PASSIVE", "TRUNCATE"):
@@ -533,9 +555,8 @@ class GateStore:
 
         self._write(drop, durable=False)  # a lost ack is repeated after the next hello
         self.acked = seq
-        if self.wal_bytes() > WAL_LIMIT_BYTES:  # the outbox shrank: give the WAL back
-            with contextlib.suppress(sqlite3.Error):
-                self.checkpoint("TRUNCATE")
+        with contextlib.suppress(sqlite3.Error):  # the outbox shrank: give the WAL back
+            self._tidy_wal(truncate=seq == self.last_seq)
         return True
 
     # -- state ---------------------------------------------------------------------
