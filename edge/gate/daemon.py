@@ -40,7 +40,7 @@ from gatehouse.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_EVERY_S = 5.0
+CHECKPOINT_EVERY_S = 1.0
 
 
 class GateDaemon:
@@ -114,12 +114,17 @@ class GateDaemon:
             self.on_decision(decision)
 
     def _maintain(self) -> None:
-        """Checkpoint the store's WAL in the background, never inside a tap."""
+        """Checkpoint the store's WAL in the background, never inside a tap, and put
+        its disk reserve back once a full disk has room again."""
         while not self._stopped.wait(CHECKPOINT_EVERY_S):
+            was_full = self.store.full
             try:
-                self.store.checkpoint()
+                self.store.maintain()
             except Exception:  # a busy or closing database: try again next round
                 log.debug("checkpoint skipped", exc_info=True)
+            if was_full and not self.store.full:
+                log.info("store disk has room again")
+                self.link.kick()  # the status says so now
 
     def _extra_status(self) -> dict[str, Any]:
         door = self.door
@@ -132,6 +137,7 @@ class GateDaemon:
             },
             "reader": dict(self.reader_loop.faults),
             "list_records": self.store.count(),
+            "disk": self.store.disk(),
         }
 
     # -- lifecycle ---------------------------------------------------------------------

@@ -100,6 +100,7 @@ class GateLink:
         self._progress_at = 0.0
         self._next_status = 0.0
         self._status_version = -1
+        self._status_disk = (False, 0)
         self._thread: threading.Thread | None = None
         self.client = self._make_client()
         sync.when_resync = self.resync
@@ -242,11 +243,17 @@ class GateLink:
 
     # -- status ----------------------------------------------------------------------
     def status_body(self, state: str = "online") -> dict[str, Any]:
-        """The status message: version, outbox depth, uptime, clock, rejections."""
+        """The status message: version, outbox depth, uptime, clock, rejections.
+
+        ``disk_full`` says whether the store is out of disk now; ``rejected`` counts
+        the writes it refused for lack of space under ``store_full``.
+        """
         now, trusted = self.clock.now()
         rejected = dict(self.sync.rejected)
         for name, n in self.counts.items():
             rejected[name] = rejected.get(name, 0) + n
+        if self.store.refused:  # writes refused for lack of disk (kept by the hub)
+            rejected["store_full"] = self.store.refused
         body = messages.status(
             self.gate,
             state,
@@ -259,6 +266,7 @@ class GateLink:
             fw=self.fw,
         )
         body["acked"] = self.store.acked
+        body["disk_full"] = self.store.full
         if self.extra_status is not None:
             body.update(self.extra_status())
         return body
@@ -322,9 +330,15 @@ class GateLink:
         if want_hello:
             self._hello_sent_at = now
             self._publish("hello", self.hello_body())
-        if now >= self._next_status or self.store.version != self._status_version:
+        disk = (self.store.full, self.store.refused)
+        if (
+            now >= self._next_status
+            or self.store.version != self._status_version
+            or disk != self._status_disk
+        ):
             self._next_status = now + m.status_interval_s
             self._status_version = self.store.version
+            self._status_disk = disk  # a disk filling up or freed is said within a second
             self.publish_status()
         if not self._hello_answered:
             return

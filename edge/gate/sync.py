@@ -15,8 +15,10 @@ and chunk checks); what passes is applied:
   ``rekey`` (a new gate key, :mod:`protocol.rekey`: saved in the store in one commit,
   then used to seal; the old key is still accepted until the overlap ends).
 
-Anything refused is counted in :attr:`GateSync.rejected` by code and logged; the door
-carries on with the list it had::
+A payload the store has no disk for is counted as ``disk_full`` and dropped: the
+list in force stays, a half-received download is abandoned and the next ``hello``
+asks for a whole list.  Anything refused is counted in :attr:`GateSync.rejected` by
+code and logged; the door carries on with the list it had::
 
     sync = GateSync(config, store, controller, clock)
     event = sync.handle("acl", payload)     # "manifest", "chunk", "swapped", "delta", ...
@@ -24,6 +26,7 @@ carries on with the list it had::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -31,7 +34,7 @@ from typing import Any
 
 from edge.gate.config import GateConfig
 from edge.gate.controller import GateController
-from edge.gate.store import GateStore
+from edge.gate.store import GateStore, StoreFull
 from edge.gate.timekeeping import GateClock
 from protocol import envelope
 from protocol.downlink import Downlink
@@ -132,6 +135,16 @@ class GateSync:
             self.downlink.count(err.code)
             log.warning("refused down/%s: %s (%s)", kind, err.code, err)
             return None
+        except StoreFull as err:
+            # The list in force is untouched (the write rolled back): drop the
+            # download and ask for a whole list in the next hello, once there is room.
+            self.downlink.count("disk_full")
+            self.downlink.assembly = None
+            self.downlink.want_snapshot = True
+            with contextlib.suppress(StoreFull):
+                self.store.begin_staging()  # give back what the download took
+            log.warning("down/%s not applied: %s", kind, err)
+            return None
 
     def _apply(self, event: str, value: Any, payload: bytes) -> str | None:
         if event == "manifest":
@@ -172,7 +185,8 @@ class GateSync:
         except ProtocolError:
             self.downlink.assembly = None
             raise
-        self.store.begin_staging()
+        n = manifest.get("n")
+        self.store.begin_staging(n if isinstance(n, int) and n > 0 else 0)
         self._manifest_extras = (schedules, passback, reentry)
         self._progress_at = self.monotonic()
         return "manifest"
