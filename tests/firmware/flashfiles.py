@@ -36,9 +36,10 @@ class FlashList:
         return len(self.records) == self.count * 16 and digest == self.sha
 
 
-def read_list(data_dir: Path) -> FlashList | None:
-    """The live list, or ``None`` when there is none; raises on a damaged file."""
-    path = data_dir / "acl.bin"
+def read_list(data_dir: Path, name: str = "acl.bin") -> FlashList | None:
+    """The live list (or the list file *name*), ``None`` when there is none; raises on a
+    damaged file."""
+    path = data_dir / name
     if not path.exists():
         return None
     raw = path.read_bytes()

@@ -66,6 +66,12 @@ class Rounds:
             assert flash.whole, "list on flash does not match its own header"
             assert flash.records == self.hub.versions[flash.version], "list is not one sent"
             version = flash.version
+        staged = read_list(data, "acl.new") if (data / "acl.new").exists() else None
+        if staged is not None:  # verified before its rename: the boot finishes the swap
+            assert staged.whole, "acl.new does not match its own header"
+            assert staged.records == self.hub.versions[staged.version], "acl.new not sent"
+            self.had_list = True
+            version = staged.version
         box = read_outbox(data)
         if box is None and self.sid is None:
             return version, 0, 0  # never started yet
