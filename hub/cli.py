@@ -101,7 +101,7 @@ def gate_add(
         if site_row is None:
             raise typer.BadParameter(f"no site {site!r}")
         cond = Door.name == door
-        if door.isdigit():
+        if door.isascii() and door.isdigit():
             cond = or_(cond, Door.id == int(door))
         door_row = s.exec(select(Door).where(Door.site_id == site_row.id, cond)).first()
         if door_row is None:

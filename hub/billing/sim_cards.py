@@ -149,7 +149,7 @@ TEST_METHOD_ALIASES: dict[str, str] = {
 
 def luhn_valid(number: str) -> bool:
     """True if *number* (digits only) passes the Luhn check every card number passes."""
-    if not number.isdigit() or not 12 <= len(number) <= 19:
+    if not (number.isascii() and number.isdigit()) or not 12 <= len(number) <= 19:
         return False
     total = 0
     for position, char in enumerate(reversed(number)):

@@ -50,7 +50,7 @@ def verify(secret: str, code: str, *, now: datetime, last_step: int) -> int | No
     A code of a step at or before *last_step* (already used) is refused.
     """
     code = "".join(code.split())
-    if len(code) != 6 or not code.isdigit():
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret)
     current = int(now.timestamp()) // STEP_S

@@ -97,7 +97,7 @@ class ActionBase:
     @property
     def step_index(self) -> int | None:
         """The policy step's index, or ``None`` for the pay-link message."""
-        return int(self.step) if self.step.isdigit() else None
+        return int(self.step) if self.step.isascii() and self.step.isdigit() else None
 
 
 @dataclass(frozen=True, kw_only=True)

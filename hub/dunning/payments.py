@@ -53,7 +53,7 @@ def pay_open_invoice(
     :param request_key: the caller's key for this request (a form nonce).
     """
     claims = pay_links(settings).verify(token, now=clock.now())
-    if claims.purpose != "pay" or not claims.invoice_id.isdigit():
+    if claims.purpose != "pay" or not (claims.invoice_id.isascii() and claims.invoice_id.isdigit()):
         raise PayLinkInvalid("this link does not pay an invoice")
     member_id = int(claims.member_id)
     try:

@@ -52,7 +52,7 @@ class Unsubscribes:
         except BadToken as err:
             raise UnsubscribeTokenInvalid(str(err)) from err
         member = payload.get("m")
-        if not isinstance(member, str) or not member.isdigit():
+        if not isinstance(member, str) or not (member.isascii() and member.isdigit()):
             raise UnsubscribeTokenInvalid("malformed unsubscribe token")
         return int(member)
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from hub.api.deps import SessionDep
 from hub.console.deps import FormDep, GateAdder, GateCommander, GateViewer, PageNotFound, sites
-from hub.console.forms import bad_characters, form_fields
+from hub.console.forms import bad_characters, form_fields, int_param
 from hub.console.qr import qr_svg
 from hub.console.web import render
 from hub.models import Door, Gate, GateKind, Site
@@ -115,7 +115,7 @@ def unlock(
     """Open the door for a few seconds (recorded in the audit log before it is sent)."""
     gate = _gate(db, gate_id)
     raw = form.get("seconds")
-    seconds = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 4 else 5
+    seconds = int_param(raw if isinstance(raw, str) else None, default=5, high=999)
     if seconds not in UNLOCK_SECONDS:
         seconds = 5
     return _command(request, db, viewer, gate, "unlock", {"seconds": seconds})
@@ -160,7 +160,7 @@ def add_gate_form(request: Request, db: SessionDep, viewer: GateAdder) -> HTMLRe
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 10 else None
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 10 else None
 
 
 @router.post("/new", response_class=HTMLResponse)

@@ -108,7 +108,7 @@ def start_enroll(
     """Put a gate in enroll mode for this member's next card."""
     get_member(db, member_id)
     raw = form.get("gate_id")
-    gate_id = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 10 else 0
+    gate_id = int_param(raw if isinstance(raw, str) else None, high=999_999_999)
     gate = db.get(Gate, gate_id) if gate_id else None
     if gate is None:
         return RedirectResponse(f"/console/members/{member_id}?msg=no_gate#cards", status_code=303)
@@ -198,12 +198,13 @@ def grant(
     values = form_fields(form, ("site_id", "valid_from", "valid_until"))
     errors: dict[str, str] = {}
     site_raw = values["site_id"] or ""
-    site = db.get(Site, int(site_raw)) if site_raw.isdigit() and len(site_raw) < 10 else None
+    site_id = int_param(site_raw, high=999_999_999)
+    site = db.get(Site, site_id) if site_id else None
     if site is None:
         errors["site_id"] = t("form.invalid_choice")
     zones = 0
     for raw in form.getlist("zones"):
-        if isinstance(raw, str) and raw.isdigit() and int(raw) <= 15:
+        if isinstance(raw, str) and raw.isascii() and raw.isdigit() and int(raw) <= 15:
             zones |= 1 << int(raw)
     if not zones:
         errors["zones"] = t("entitlements.pick_zone")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlmodel import select
@@ -242,3 +242,10 @@ def test_console_answers_forbid_framing_and_foreign_scripts(console: Console) ->
         "cache-control", ""
     )
     assert "content-security-policy" not in client.get("/health").headers  # the API's own
+
+
+def test_a_totp_code_of_other_digits_is_refused_not_a_crash() -> None:
+    secret = totp.new_secret()
+    now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    for code in ("١٢٣٤٥٦", "12345²", "²²²²²²"):
+        assert totp.verify(secret, code, now=now, last_step=0) is None
